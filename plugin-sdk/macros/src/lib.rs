@@ -1,0 +1,1 @@
+//! Reserved for procedural macros of the SDK.
