@@ -1,0 +1,121 @@
+//! Imports a plugin is not granted. Every import of an interface outside the kind's allowed set
+//! (files, environment, clocks, sockets, exit, unknown interfaces) is linked to a trap that fails
+//! the call with a typed `CapabilityDenied` naming what was called. A component importing them
+//! still loads (Rust's std imports some of them whether used or not); only a call fails.
+
+use super::state::State;
+use ferrule_types::PluginKind;
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, ResourceType};
+
+/// Interfaces linked for every plugin (matched without their version).
+const ALWAYS: &[&str] = &[
+    "ferrule:plugin/types",
+    "ferrule:plugin/log",
+    "ferrule:plugin/directory",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+];
+
+/// Interfaces linked for actions only.
+const ACTIONS: &[&str] = &["wasi:http/types", "wasi:http/outgoing-handler"];
+
+/// The error a denied import raises.
+#[derive(Debug)]
+pub(crate) struct Denied(pub String);
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not available to plugins", self.0)
+    }
+}
+
+impl std::error::Error for Denied {}
+
+/// A resource type for resources of denied interfaces (never constructed).
+struct DeniedResource;
+
+fn allowed(kind: PluginKind, name: &str) -> bool {
+    let interface = name.split('@').next().unwrap_or(name);
+    ALWAYS.contains(&interface) || (kind == PluginKind::Action && ACTIONS.contains(&interface))
+}
+
+/// Link every import of `component` that `kind` is not granted to a denying trap.
+pub(crate) fn link_denied(
+    engine: &Engine,
+    linker: &mut Linker<State>,
+    kind: PluginKind,
+    component: &Component,
+) -> wasmtime::Result<()> {
+    for (name, item) in component.component_type().imports(engine) {
+        if allowed(kind, name) {
+            continue;
+        }
+        match item.ty {
+            ComponentItem::ComponentInstance(instance) => {
+                let mut linked = linker.instance(name)?;
+                for (export, item) in instance.exports(engine) {
+                    match item.ty {
+                        ComponentItem::ComponentFunc(_) => {
+                            let full = format!("{name}#{export}");
+                            linked.func_new(export, move |_, _, _, _| Err(wasmtime::Error::new(Denied(full.clone()))))?;
+                        }
+                        ComponentItem::Resource(_) => {
+                            linked.resource(export, ResourceType::host::<DeniedResource>(), |_, _| Ok(()))?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            ComponentItem::ComponentFunc(_) => {
+                let full = name.to_owned();
+                linker.root().func_new(name, move |_, _, _, _| Err(wasmtime::Error::new(Denied(full.clone()))))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_environment_clocks_and_sockets_are_never_allowed() {
+        for kind in [PluginKind::Condition, PluginKind::Action] {
+            for name in [
+                "wasi:filesystem/preopens@0.2.6",
+                "wasi:filesystem/types@0.2.6",
+                "wasi:cli/environment@0.2.6",
+                "wasi:cli/exit@0.2.6",
+                "wasi:clocks/wall-clock@0.2.6",
+                "wasi:clocks/monotonic-clock@0.2.6",
+                "wasi:sockets/tcp@0.2.6",
+                "vendor:secret/backdoor@1.0.0",
+            ] {
+                assert!(!allowed(kind, name), "{name} for {kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_actions_get_http() {
+        assert!(allowed(PluginKind::Action, "wasi:http/outgoing-handler@0.2.12"));
+        assert!(!allowed(PluginKind::Condition, "wasi:http/outgoing-handler@0.2.12"));
+        assert!(allowed(PluginKind::Condition, "wasi:cli/stderr@0.2.0"));
+    }
+}
