@@ -1,11 +1,12 @@
 //! Imports a plugin is not granted. Every import of an interface outside the kind's allowed set
-//! (files, environment, clocks, sockets, exit, unknown interfaces) is linked to a trap that fails
+//! (files, clocks, sockets, exit, unknown interfaces) is linked to a trap that fails
 //! the call with a typed `CapabilityDenied` naming what was called. A component importing them
 //! still loads (Rust's std imports some of them whether used or not); only a call fails.
 
 use super::state::State;
 use ferrule_types::PluginKind;
 use wasmtime::Engine;
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, IoError};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
 
@@ -17,6 +18,7 @@ const ALWAYS: &[&str] = &[
     "wasi:io/error",
     "wasi:io/poll",
     "wasi:io/streams",
+    "wasi:cli/environment",
     "wasi:cli/stdin",
     "wasi:cli/stdout",
     "wasi:cli/stderr",
@@ -60,6 +62,26 @@ pub(crate) fn link_denied(
     kind: PluginKind,
     component: &Component,
 ) -> wasmtime::Result<()> {
+    // Denied interfaces mention resources of wasi:io (`input-stream`, `pollable`, …) that the
+    // linker already defines; those must keep their real host types to type-check.
+    let mut shared: Vec<(ResourceType, ResourceType)> = Vec::new();
+    for (name, item) in component.component_type().imports(engine) {
+        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
+        if !name.starts_with("wasi:io/") {
+            continue;
+        }
+        for (export, item) in instance.exports(engine) {
+            let ComponentItem::Resource(ty) = item.ty else { continue };
+            let host = match export {
+                "input-stream" => ResourceType::host::<DynInputStream>(),
+                "output-stream" => ResourceType::host::<DynOutputStream>(),
+                "pollable" => ResourceType::host::<DynPollable>(),
+                "error" => ResourceType::host::<IoError>(),
+                _ => continue,
+            };
+            shared.push((ty, host));
+        }
+    }
     for (name, item) in component.component_type().imports(engine) {
         if allowed(kind, name) {
             continue;
@@ -73,8 +95,12 @@ pub(crate) fn link_denied(
                             let full = format!("{name}#{export}");
                             linked.func_new(export, move |_, _, _, _| Err(wasmtime::Error::new(Denied(full.clone()))))?;
                         }
-                        ComponentItem::Resource(_) => {
-                            linked.resource(export, ResourceType::host::<DeniedResource>(), |_, _| Ok(()))?;
+                        ComponentItem::Resource(ty) => {
+                            let host = shared
+                                .iter()
+                                .find(|(component_side, _)| *component_side == ty)
+                                .map_or_else(ResourceType::host::<DeniedResource>, |(_, host)| *host);
+                            linked.resource(export, host, |_, _| Ok(()))?;
                         }
                         _ => {}
                     }
@@ -95,12 +121,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_environment_clocks_and_sockets_are_never_allowed() {
+    fn files_clocks_sockets_and_exit_are_never_allowed() {
         for kind in [PluginKind::Condition, PluginKind::Action] {
             for name in [
                 "wasi:filesystem/preopens@0.2.6",
                 "wasi:filesystem/types@0.2.6",
-                "wasi:cli/environment@0.2.6",
                 "wasi:cli/exit@0.2.6",
                 "wasi:clocks/wall-clock@0.2.6",
                 "wasi:clocks/monotonic-clock@0.2.6",

@@ -132,7 +132,8 @@ impl Runtime {
     fn linker(&self, kind: PluginKind, component: &Component) -> wasmtime::Result<Linker<State>> {
         let mut linker = Linker::<State>::new(&self.engine);
         // Rust's std on wasm32-wasip2 imports stdio and random even when unused: link those,
-        // with captured stdout/stderr. Files, environment, clocks, sockets and exit stay out.
+        // with captured stdout/stderr and an empty environment. Files, clocks, sockets and exit
+        // stay out.
         link_wasi_basics(&mut linker)?;
         bindings::log::add_to_linker::<State, Own>(&mut linker, |s| s)?;
         bindings::directory::add_to_linker::<State, Own>(&mut linker, |s| s)?;
@@ -164,6 +165,8 @@ fn link_wasi_basics(l: &mut Linker<State>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::bindings::io::error::add_to_linker::<State, Io>(l, |t| t.ctx().table)?;
     io::poll::add_to_linker::<State, Io>(l, |t| t.ctx().table)?;
     io::streams::add_to_linker::<State, Io>(l, |t| t.ctx().table)?;
+    // An empty environment: no variables, no arguments (std's panic handler reads it).
+    cli::environment::add_to_linker::<State, WasiCli>(l, State::cli)?;
     cli::stdin::add_to_linker::<State, WasiCli>(l, State::cli)?;
     cli::stdout::add_to_linker::<State, WasiCli>(l, State::cli)?;
     cli::stderr::add_to_linker::<State, WasiCli>(l, State::cli)?;

@@ -251,6 +251,10 @@ fn classify(error: wasmtime::Error, state: &State, stderr: &str, limits: &Limits
             Trap::StackOverflow => RunError::StackOverflow,
             _ if state.memory_exceeded => RunError::MemoryLimit(limits.memory_bytes),
             Trap::UnreachableCodeReached if stderr.contains("panicked at") => RunError::Panic(panic_message(stderr)),
+            // Rust puts its stack first in linear memory: overflowing it reads below address 0.
+            Trap::MemoryOutOfBounds => RunError::Trap(
+                "out of bounds memory access (in a Rust plugin usually a stack overflow of the stack in linear memory)".into(),
+            ),
             other => RunError::Trap(other.to_string()),
         };
     }

@@ -63,6 +63,8 @@ impl Sandbox {
     }
 }
 
+const PRINT_BUFFER_BYTES: usize = 1 << 20;
+
 pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -82,8 +84,10 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(sandbox: &Sandbox) -> State {
         let limits = sandbox.limits;
-        let stdout = MemoryOutputPipe::new(limits.log_bytes);
-        let stderr = MemoryOutputPipe::new(limits.log_bytes);
+        // Printing is buffered up to a fixed size (writes past it fail in the guest); only
+        // `log_bytes` of it are kept in the run's log.
+        let stdout = MemoryOutputPipe::new(PRINT_BUFFER_BYTES);
+        let stderr = MemoryOutputPipe::new(PRINT_BUFFER_BYTES);
         // No preopened directories, no environment, no arguments, no network: the WASI context
         // grants nothing. Only stdout/stderr (captured) and random numbers are linked at all.
         let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
