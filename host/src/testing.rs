@@ -38,7 +38,8 @@ fn workspace_of(crate_dir: &Path) -> PathBuf {
     root
 }
 
-/// Build the crate at `crate_dir` into a component (in `<workspace>/target/wasm`) and return
+/// Build the crate at `crate_dir` into a component (in `<workspace>/target/wasm`, or
+/// `$FERRULE_WASM_TARGET_DIR`) and return
 /// its bytes. Panics with cargo's output when the build fails: this is for tests.
 pub fn build(crate_dir: impl AsRef<Path>) -> Vec<u8> {
     static BUILT: OnceLock<Mutex<HashMap<PathBuf, Vec<u8>>>> = OnceLock::new();
@@ -49,7 +50,10 @@ pub fn build(crate_dir: impl AsRef<Path>) -> Vec<u8> {
     }
     let package = wasm_build::package_name(&crate_dir).unwrap_or_else(|e| panic!("{e}"));
     let workspace = workspace_of(&crate_dir);
-    let target = workspace.join("target").join("wasm");
+    // FERRULE_WASM_TARGET_DIR lets several crates share one build of the SDK's dependencies.
+    let target = std::env::var_os("FERRULE_WASM_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target").join("wasm"));
     let paths = wasm_build::build_components(&workspace, &target, std::slice::from_ref(&package))
         .unwrap_or_else(|e| panic!("{e}"));
     let bytes = std::fs::read(&paths[0]).unwrap_or_else(|e| panic!("{}: {e}", paths[0].display()));

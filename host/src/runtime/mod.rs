@@ -18,7 +18,7 @@ pub use directory::{Directory, StaticDirectory};
 pub use error::RunError;
 pub use grants::{GrantError, Grants};
 pub use limits::Limits;
-pub use plugin::{Plugin, Run, RunStats};
+pub use plugin::{Plugin, Run, RunStats, WarmCondition};
 pub use state::{LogLine, Sandbox};
 
 use ferrule_types::PluginKind;
@@ -26,10 +26,13 @@ use state::State;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, HasData, Linker, ResourceTable};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Largest component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
+
+/// Plugin instances that may exist at once (one per call in flight).
+pub const POOL_INSTANCES: u32 = 512;
 
 /// How often the epoch advances; the granularity of call timeouts.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -80,6 +83,17 @@ impl Runtime {
         config.consume_fuel(true);
         config.epoch_interruption(true);
         config.parallel_compilation(true);
+        // Instances come from a pool whose memory pages stay resident between uses, so a fresh
+        // sandbox per call does not pay page faults for its stack and heap.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 4)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 4)
+            .max_memories_per_component(4)
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine);
         Ok(Arc::new(Runtime { engine, cache }))

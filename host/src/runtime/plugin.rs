@@ -178,6 +178,20 @@ impl Plugin {
         })
     }
 
+    /// One condition instance for many calls, for benchmarks and tools. The engine never uses
+    /// this: an instance must not be shared between tickets or tenants.
+    pub fn warm_condition(&self, sandbox: &Sandbox) -> wasmtime::Result<WarmCondition> {
+        let Pre::Condition(pre) = &self.pre else {
+            return Err(wasmtime::Error::msg(format!("`{}` is not a condition plugin", self.description.name)));
+        };
+        let mut store = Store::new(&self.engine, State::new(sandbox));
+        store.limiter(|s| s);
+        store.set_fuel(u64::MAX / 2)?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = pre.instantiate(&mut store)?;
+        Ok(WarmCondition { store, instance })
+    }
+
     /// Run an action: the effects it asks for.
     pub fn execute(&self, config: &str, ctx: &PreparedContext, sandbox: &Sandbox) -> Run<Result<Vec<Effect>, PluginError>> {
         let Pre::Action(pre) = &self.pre else {
@@ -231,6 +245,20 @@ impl Plugin {
             logs: std::mem::take(&mut state.logs),
         };
         Run { result, stats }
+    }
+}
+
+/// A condition instance kept for repeated calls (see [`Plugin::warm_condition`]).
+pub struct WarmCondition {
+    store: Store<State>,
+    instance: super::bindings::condition::Condition,
+}
+
+impl WarmCondition {
+    /// Evaluate on the kept instance; answers are returned as the plugin gave them.
+    pub fn evaluate(&mut self, ctx: &PreparedContext, configs: &[String]) -> wasmtime::Result<usize> {
+        let answers = self.instance.ferrule_plugin_condition_plugin().call_evaluate(&mut self.store, &ctx.0, configs)?;
+        Ok(answers.iter().filter(|a| matches!(a, Ok(v) if v.matches)).count())
     }
 }
 

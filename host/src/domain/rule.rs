@@ -1,0 +1,336 @@
+//! Rules as admins write them: trigger, a condition tree (ALL / ANY / NOT over plugin leaves) and
+//! ordered actions. Parsed by hand from JSON so every error names its exact place
+//! (`conditions.all[2].not.plugin`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The event kinds an event rule may listen to.
+pub const EVENT_KINDS: &[&str] = &[
+    "ticket_created",
+    "customer_message",
+    "first_customer_message",
+    "agent_message",
+    "return_created",
+    "tag_added",
+    "status_changed",
+];
+
+/// When a rule runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// On these events (a set of kinds from [`EVENT_KINDS`]).
+    Events(Vec<String>),
+    /// As time passes (over every ticket that is not closed).
+    Time(Map<String, Value>),
+}
+
+/// A node of the condition tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Every child holds (true when empty).
+    All(Vec<Condition>),
+    /// At least one child holds (false when empty).
+    Any(Vec<Condition>),
+    /// The child does not hold.
+    Not(Box<Condition>),
+    /// A condition plugin with its config.
+    Leaf(Leaf),
+}
+
+/// A use of a plugin with a config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaf {
+    /// Plugin name.
+    pub plugin: String,
+    /// The config, as JSON.
+    pub config: Value,
+}
+
+/// A rule's definition (what an admin sends and reads back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// When it runs.
+    pub trigger: Trigger,
+    /// The condition tree.
+    pub conditions: Condition,
+    /// The actions, in order.
+    pub actions: Vec<Leaf>,
+    /// Order among the tenant's rules (lower first); None = after the others.
+    pub position: Option<i64>,
+}
+
+/// A validation error at a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path, e.g. `conditions.all[0].plugin`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error at `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, FieldError> {
+    v.as_object().ok_or_else(|| FieldError::new(field, format!("expected an object, found {}", kind_of(v))))
+}
+
+fn string(v: &Value, field: &str) -> Result<String, FieldError> {
+    v.as_str().map(str::to_owned).ok_or_else(|| FieldError::new(field, format!("expected a string, found {}", kind_of(v))))
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+impl Condition {
+    /// Parse a condition node at `path`.
+    pub fn parse(v: &Value, path: &str) -> Result<Condition, FieldError> {
+        let map = object(v, path)?;
+        if map.contains_key("plugin") {
+            return Ok(Condition::Leaf(Leaf::parse(v, path)?));
+        }
+        if map.len() != 1 {
+            return Err(FieldError::new(
+                path,
+                "a condition is {\"all\": [...]}, {\"any\": [...]}, {\"not\": {...}} or {\"plugin\": …, \"config\": {...}}",
+            ));
+        }
+        let (key, inner) = map.iter().next().expect("one key");
+        let here = join(path, key);
+        match key.as_str() {
+            "all" | "any" => {
+                let items = inner
+                    .as_array()
+                    .ok_or_else(|| FieldError::new(&here, format!("expected an array, found {}", kind_of(inner))))?;
+                let children = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Condition::parse(c, &format!("{here}[{i}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if key == "all" { Condition::All(children) } else { Condition::Any(children) })
+            }
+            "not" => Ok(Condition::Not(Box::new(Condition::parse(inner, &here)?))),
+            other => Err(FieldError::new(&here, format!("unknown key `{other}`; use all, any, not or plugin"))),
+        }
+    }
+
+    /// Back to the JSON shape.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Condition::All(c) => serde_json::json!({"all": c.iter().map(Condition::to_json).collect::<Vec<_>>()}),
+            Condition::Any(c) => serde_json::json!({"any": c.iter().map(Condition::to_json).collect::<Vec<_>>()}),
+            Condition::Not(c) => serde_json::json!({"not": c.to_json()}),
+            Condition::Leaf(l) => serde_json::json!({"plugin": l.plugin, "config": l.config}),
+        }
+    }
+
+    /// Every leaf with its JSON path, in evaluation order.
+    pub fn leaves(&self, path: &str, out: &mut Vec<(String, Leaf)>) {
+        match self {
+            Condition::All(c) | Condition::Any(c) => {
+                let key = if matches!(self, Condition::All(_)) { "all" } else { "any" };
+                for (i, child) in c.iter().enumerate() {
+                    child.leaves(&format!("{}[{i}]", join(path, key)), out);
+                }
+            }
+            Condition::Not(c) => c.leaves(&join(path, "not"), out),
+            Condition::Leaf(l) => out.push((path.to_owned(), l.clone())),
+        }
+    }
+}
+
+impl Leaf {
+    /// Parse `{"plugin": "name", "config": {...}}` at `path`.
+    pub fn parse(v: &Value, path: &str) -> Result<Leaf, FieldError> {
+        let map = object(v, path)?;
+        for key in map.keys() {
+            if key != "plugin" && key != "config" {
+                return Err(FieldError::new(join(path, key), format!("unknown key `{key}`; a plugin use has `plugin` and `config`")));
+            }
+        }
+        let plugin = string(map.get("plugin").unwrap_or(&Value::Null), &join(path, "plugin"))?;
+        if plugin.trim().is_empty() {
+            return Err(FieldError::new(join(path, "plugin"), "name a plugin"));
+        }
+        let config = map.get("config").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+        object(&config, &join(path, "config"))?;
+        Ok(Leaf { plugin, config })
+    }
+}
+
+impl RuleSpec {
+    /// Parse and check a rule from its JSON body.
+    pub fn parse(v: &Value) -> Result<RuleSpec, FieldError> {
+        let map = object(v, "")?;
+        const KEYS: &[&str] = &["name", "description", "enabled", "trigger", "conditions", "actions", "position"];
+        for key in map.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(FieldError::new(key, format!("unknown key `{key}`; a rule has {}", KEYS.join(", "))));
+            }
+        }
+        let name = string(map.get("name").unwrap_or(&Value::Null), "name")?;
+        if name.trim().is_empty() || name.len() > 200 {
+            return Err(FieldError::new("name", "give a name of 1 to 200 characters"));
+        }
+        let description = match map.get("description") {
+            None | Some(Value::Null) => String::new(),
+            Some(d) => string(d, "description")?,
+        };
+        let enabled = match map.get("enabled") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => return Err(FieldError::new("enabled", format!("expected a boolean, found {}", kind_of(other)))),
+        };
+        let trigger = parse_trigger(map.get("trigger").unwrap_or(&Value::Null))?;
+        let conditions = match map.get("conditions") {
+            None | Some(Value::Null) => Condition::All(Vec::new()),
+            Some(c) => Condition::parse(c, "conditions")?,
+        };
+        let actions_value = map.get("actions").unwrap_or(&Value::Null);
+        let actions = actions_value
+            .as_array()
+            .ok_or_else(|| FieldError::new("actions", format!("expected an array of actions, found {}", kind_of(actions_value))))?
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Leaf::parse(a, &format!("actions[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if actions.is_empty() {
+            return Err(FieldError::new("actions", "a rule needs at least one action"));
+        }
+        let position = match map.get("position") {
+            None | Some(Value::Null) => None,
+            Some(p) => Some(p.as_i64().ok_or_else(|| FieldError::new("position", "expected an integer"))?),
+        };
+        Ok(RuleSpec { name: name.trim().to_owned(), description, enabled, trigger, conditions, actions, position })
+    }
+
+    /// Back to the JSON shape.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "description": self.description,
+            "enabled": self.enabled,
+            "trigger": self.trigger,
+            "conditions": self.conditions.to_json(),
+            "actions": self.actions,
+        })
+    }
+
+    /// Whether the rule listens to this event kind.
+    pub fn listens_to(&self, kind: &str) -> bool {
+        matches!(&self.trigger, Trigger::Events(kinds) if kinds.iter().any(|k| k == kind))
+    }
+}
+
+fn parse_trigger(v: &Value) -> Result<Trigger, FieldError> {
+    let map = object(v, "trigger")?;
+    match (map.get("events"), map.get("time")) {
+        (Some(events), None) if map.len() == 1 => {
+            let list = events
+                .as_array()
+                .ok_or_else(|| FieldError::new("trigger.events", format!("expected an array, found {}", kind_of(events))))?;
+            if list.is_empty() {
+                return Err(FieldError::new("trigger.events", "list at least one event"));
+            }
+            let mut kinds = Vec::new();
+            for (i, e) in list.iter().enumerate() {
+                let field = format!("trigger.events[{i}]");
+                let kind = string(e, &field)?;
+                if !EVENT_KINDS.contains(&kind.as_str()) {
+                    return Err(FieldError::new(field, format!("unknown event `{kind}`; events are {}", EVENT_KINDS.join(", "))));
+                }
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            Ok(Trigger::Events(kinds))
+        }
+        (None, Some(time)) if map.len() == 1 => Ok(Trigger::Time(object(time, "trigger.time")?.clone())),
+        _ => Err(FieldError::new("trigger", "give {\"events\": [...]} or {\"time\": {}}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(conditions: Value) -> Value {
+        json!({"name": "r", "trigger": {"events": ["ticket_created"]}, "conditions": conditions,
+               "actions": [{"plugin": "set-status", "config": {"status": "open"}}]})
+    }
+
+    #[test]
+    fn parses_the_design_example() {
+        let v = json!({
+            "name": "Customer silent for 36 h", "description": "Thulium's example", "enabled": true,
+            "trigger": {"time": {}},
+            "conditions": {"all": [
+                {"plugin": "status", "config": {"is": ["waiting-for-customer"]}},
+                {"not": {"plugin": "source", "config": {"is": ["allegro-discussions"]}}},
+                {"any": [{"plugin": "tag", "config": {"is": ["vip"]}}, {"plugin": "priority", "config": {"is": ["high"]}}]}
+            ]},
+            "actions": [{"plugin": "set-status", "config": {"status": "new"}}, {"plugin": "add-tags", "config": {"tags": ["decision"]}}]
+        });
+        let r = RuleSpec::parse(&v).unwrap();
+        assert_eq!(r.trigger, Trigger::Time(Map::new()));
+        let mut leaves = Vec::new();
+        r.conditions.leaves("conditions", &mut leaves);
+        let paths: Vec<&str> = leaves.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["conditions.all[0]", "conditions.all[1].not", "conditions.all[2].any[0]", "conditions.all[2].any[1]"]);
+        assert_eq!(RuleSpec::parse(&r.to_json()).unwrap().conditions, r.conditions, "round trip");
+    }
+
+    #[test]
+    fn errors_name_the_exact_place() {
+        let cases = [
+            (rule(json!({"all": [{"plugin": "source"}, {"nope": []}]})), "conditions.all[1].nope"),
+            (rule(json!({"all": [{"not": {"plugin": 5}}]})), "conditions.all[0].not.plugin"),
+            (rule(json!({"any": {}})), "conditions.any"),
+            (rule(json!({"all": [{"plugin": "source", "config": []}]})), "conditions.all[0].config"),
+            (json!({"name": "r", "trigger": {"events": ["ticket_updated"]}, "actions": [{"plugin": "x"}]}), "trigger.events[0]"),
+            (json!({"name": "r", "trigger": {"events": ["ticket_created"]}, "actions": []}), "actions"),
+            (json!({"name": "", "trigger": {"time": {}}, "actions": [{"plugin": "x"}]}), "name"),
+            (json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x", "cfg": {}}]}), "actions[0].cfg"),
+            (json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x"}], "enabled": "yes"}), "enabled"),
+            (json!({"name": "r", "trigger": {}, "actions": [{"plugin": "x"}]}), "trigger"),
+        ];
+        for (body, field) in cases {
+            let e = RuleSpec::parse(&body).unwrap_err();
+            assert_eq!(e.field, field, "{body}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn missing_conditions_mean_always_and_duplicates_collapse() {
+        let v = json!({"name": "r", "trigger": {"events": ["tag_added", "tag_added"]}, "actions": [{"plugin": "x"}]});
+        let r = RuleSpec::parse(&v).unwrap();
+        assert_eq!(r.conditions, Condition::All(vec![]));
+        assert_eq!(r.trigger, Trigger::Events(vec!["tag_added".into()]));
+        assert_eq!(r.actions[0].config, json!({}));
+    }
+}
