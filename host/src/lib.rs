@@ -4,9 +4,19 @@
 
 /// The built-in plugins, compiled from `plugins/` by the build script.
 pub mod builtin;
+/// The REST API (axum).
+pub mod api;
 /// The `ferrule` command line.
 pub mod cli;
+/// Plain domain types: rules and their JSON shape.
+pub mod domain;
+/// The rule engine: events, evaluation through plugins, effects, run records.
+pub mod engine;
 /// The plugin runtime: engine, compiled-code cache, limits, capabilities.
 pub mod runtime;
+/// `ferrule serve`: configuration, start-up, graceful shutdown.
+pub mod server;
+/// Persistence: SQLite through sqlx, migrations.
+pub mod store;
 /// Running a built plugin component in the real sandbox from a test.
 pub mod testing;

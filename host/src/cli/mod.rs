@@ -17,6 +17,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the REST API on the embedded SQLite database (created when missing). The operator
+    /// token comes from FERRULE_OPERATOR_TOKEN, or is generated and printed once.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Database URL.
+        #[arg(long, default_value = "sqlite://ferrule.db")]
+        database: String,
+        /// Scheduler interval for time-based rules (e.g. 1s, 60s, 5m).
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        tick: std::time::Duration,
+        /// Folder for compiled plugin code.
+        #[arg(long, default_value = "ferrule-cache")]
+        cache_dir: PathBuf,
+        /// The operator token (prefer the environment variable).
+        #[arg(long, env = "FERRULE_OPERATOR_TOKEN", hide_env_values = true)]
+        operator_token: Option<String>,
+    },
     /// Work with plugin components: inspect, run, scaffold.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -79,6 +98,13 @@ enum PluginCommand {
 /// 2 for bad input.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Serve { listen, database, tick, cache_dir, operator_token } => {
+            let config = crate::server::ServeConfig { listen, database, tick, operator_token, cache_dir: Some(cache_dir) };
+            match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(crate::server::serve(config)).map(|()| ExitCode::SUCCESS).map_err(|e| format!("{e:#}")),
+                Err(e) => Err(format!("cannot start the async runtime: {e}")),
+            }
+        }
         Command::Plugin(PluginCommand::Inspect { file }) => plugin::inspect(&file),
         Command::Plugin(PluginCommand::Run { file, config, context, limits, grant_http, directory }) => {
             plugin::run(plugin::RunArgs { file, config, context, limits, grant_http, directory })
@@ -94,4 +120,21 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `1s`, `60s`, `5m`, `250ms`, `1h` → a duration (at least one second for ticks).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
+    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 60s or 5m"))?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" | "" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n * 60),
+        "h" => std::time::Duration::from_secs(n * 3600),
+        _ => return Err(format!("`{text}`: use ms, s, m or h")),
+    };
+    if d < std::time::Duration::from_secs(1) {
+        return Err(format!("`{text}`: the interval is at least 1s"));
+    }
+    Ok(d)
 }

@@ -74,12 +74,19 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong.
     pub message: String,
+    /// Whether a value had the wrong JSON type (a 400) rather than an invalid value (a 422).
+    pub type_error: bool,
 }
 
 impl FieldError {
-    /// An error at `field`.
+    /// An invalid value at `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError { field: field.into(), message: message.into(), type_error: false }
+    }
+
+    /// A value of the wrong JSON type at `field`.
+    pub fn wrong_type(field: impl Into<String>, expected: &str, found: &Value) -> Self {
+        FieldError { field: field.into(), message: format!("expected {expected}, found {}", kind_of(found)), type_error: true }
     }
 }
 
@@ -95,11 +102,11 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, FieldError> {
-    v.as_object().ok_or_else(|| FieldError::new(field, format!("expected an object, found {}", kind_of(v))))
+    v.as_object().ok_or_else(|| FieldError::wrong_type(field, "an object", v))
 }
 
 fn string(v: &Value, field: &str) -> Result<String, FieldError> {
-    v.as_str().map(str::to_owned).ok_or_else(|| FieldError::new(field, format!("expected a string, found {}", kind_of(v))))
+    v.as_str().map(str::to_owned).ok_or_else(|| FieldError::wrong_type(field, "a string", v))
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -125,7 +132,7 @@ impl Condition {
             "all" | "any" => {
                 let items = inner
                     .as_array()
-                    .ok_or_else(|| FieldError::new(&here, format!("expected an array, found {}", kind_of(inner))))?;
+                    .ok_or_else(|| FieldError::wrong_type(&here, "an array", inner))?;
                 let children = items
                     .iter()
                     .enumerate()
@@ -203,7 +210,7 @@ impl RuleSpec {
         let enabled = match map.get("enabled") {
             None => true,
             Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(FieldError::new("enabled", format!("expected a boolean, found {}", kind_of(other)))),
+            Some(other) => return Err(FieldError::wrong_type("enabled", "a boolean", other)),
         };
         let trigger = parse_trigger(map.get("trigger").unwrap_or(&Value::Null))?;
         let conditions = match map.get("conditions") {
@@ -213,7 +220,7 @@ impl RuleSpec {
         let actions_value = map.get("actions").unwrap_or(&Value::Null);
         let actions = actions_value
             .as_array()
-            .ok_or_else(|| FieldError::new("actions", format!("expected an array of actions, found {}", kind_of(actions_value))))?
+            .ok_or_else(|| FieldError::wrong_type("actions", "an array of actions", actions_value))?
             .iter()
             .enumerate()
             .map(|(i, a)| Leaf::parse(a, &format!("actions[{i}]")))
@@ -223,7 +230,7 @@ impl RuleSpec {
         }
         let position = match map.get("position") {
             None | Some(Value::Null) => None,
-            Some(p) => Some(p.as_i64().ok_or_else(|| FieldError::new("position", "expected an integer"))?),
+            Some(p) => Some(p.as_i64().ok_or_else(|| FieldError::wrong_type("position", "an integer", p))?),
         };
         Ok(RuleSpec { name: name.trim().to_owned(), description, enabled, trigger, conditions, actions, position })
     }
@@ -252,7 +259,7 @@ fn parse_trigger(v: &Value) -> Result<Trigger, FieldError> {
         (Some(events), None) if map.len() == 1 => {
             let list = events
                 .as_array()
-                .ok_or_else(|| FieldError::new("trigger.events", format!("expected an array, found {}", kind_of(events))))?;
+                .ok_or_else(|| FieldError::wrong_type("trigger.events", "an array", events))?;
             if list.is_empty() {
                 return Err(FieldError::new("trigger.events", "list at least one event"));
             }

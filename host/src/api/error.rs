@@ -1,0 +1,103 @@
+//! The API's one error type: every failure becomes `{"error": {"code", "message", "field"?}}`
+//! with the right status; internals are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An API failure.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: malformed JSON or a value of the wrong type.
+    BadRequest {
+        /// What is wrong.
+        message: String,
+        /// Where (JSON path).
+        field: Option<String>,
+    },
+    /// 401: no token or an unknown one.
+    Unauthorized(String),
+    /// 403: a token that may not do this.
+    Forbidden(String),
+    /// 404: no such object (or another tenant's).
+    NotFound(String),
+    /// 409: conflicts with what exists.
+    Conflict(String),
+    /// 422: well-formed but invalid.
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// Where (JSON path).
+        field: Option<String>,
+    },
+    /// 500: our fault; the detail is logged only.
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 at a field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { message: message.into(), field: Some(field.into()) }
+    }
+
+    /// A 400 at a field.
+    pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { message: message.into(), field: Some(field.into()) }
+    }
+
+    /// A 404 for a kind of object.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            ApiError::BadRequest { message, field } => (StatusCode::BAD_REQUEST, "bad_request", message, field),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, None),
+            ApiError::Invalid { message, field } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned(), None)
+            }
+        };
+        let mut error = json!({"code": code, "message": message});
+        if let Some(field) = field {
+            error["field"] = field.into();
+        }
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::engine::EngineError> for ApiError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::domain::rule::FieldError> for ApiError {
+    fn from(e: crate::domain::rule::FieldError) -> Self {
+        if e.type_error {
+            ApiError::BadRequest { message: e.message, field: Some(e.field) }
+        } else {
+            ApiError::Invalid { message: e.message, field: Some(e.field) }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,138 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document, built from the route table below and the JSON
+//! Schemas of the request types (generated from the Rust types the handlers parse).
+
+use super::AppState;
+use super::directory::{NewAgentBody, NewInboxBody};
+use super::rules::DryRunBody;
+use super::tenants::NewTenantBody;
+use super::tickets::{NewEventBody, NewMessageBody, NewTicketBody, PatchTicketBody};
+use axum::routing::get;
+use axum::{Json, Router};
+use schemars::{JsonSchema, schema_for};
+use serde_json::{Map, Value, json};
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy)]
+enum Auth {
+    None,
+    Operator,
+    Tenant,
+    Any,
+}
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    body: Option<fn() -> Value>,
+    ok: u16,
+}
+
+fn schema<T: JsonSchema>() -> Value {
+    serde_json::to_value(schema_for!(T)).unwrap_or_default()
+}
+
+fn rule_schema() -> Value {
+    json!({"type": "object", "required": ["name", "trigger", "actions"], "properties": {
+        "name": {"type": "string"}, "description": {"type": "string"}, "enabled": {"type": "boolean"},
+        "trigger": {"oneOf": [
+            {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"enum": crate::domain::rule::EVENT_KINDS}}}},
+            {"type": "object", "required": ["time"], "properties": {"time": {"type": "object"}}}]},
+        "conditions": {"$ref": "#/components/schemas/Condition"},
+        "actions": {"type": "array", "items": {"$ref": "#/components/schemas/PluginUse"}},
+        "position": {"type": "integer"}}})
+}
+
+const ROUTES: &[Route] = &[
+    Route { method: "post", path: "/tenants", summary: "Create a tenant and its first API key", auth: Auth::Operator, body: Some(schema::<NewTenantBody>), ok: 201 },
+    Route { method: "get", path: "/plugins", summary: "The plugin catalog", auth: Auth::Any, body: None, ok: 200 },
+    Route { method: "get", path: "/plugins/{name}", summary: "One plugin: description and config schema", auth: Auth::Any, body: None, ok: 200 },
+    Route { method: "get", path: "/agents", summary: "The tenant's agents", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/agents", summary: "Add an agent", auth: Auth::Tenant, body: Some(schema::<NewAgentBody>), ok: 201 },
+    Route { method: "get", path: "/inboxes", summary: "The tenant's inboxes", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/inboxes", summary: "Add an inbox", auth: Auth::Tenant, body: Some(schema::<NewInboxBody>), ok: 201 },
+    Route { method: "post", path: "/tickets", summary: "Create a ticket (runs ticket_created and message rules)", auth: Auth::Tenant, body: Some(schema::<NewTicketBody>), ok: 201 },
+    Route { method: "get", path: "/tickets", summary: "List tickets (?status=&assignee=&tag=&limit=&before=)", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "get", path: "/tickets/{id}", summary: "One ticket", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "patch", path: "/tickets/{id}", summary: "Change status, assignee, tags, …", auth: Auth::Tenant, body: Some(schema::<PatchTicketBody>), ok: 200 },
+    Route { method: "post", path: "/tickets/{id}/messages", summary: "Add a customer or agent message", auth: Auth::Tenant, body: Some(schema::<NewMessageBody>), ok: 201 },
+    Route { method: "get", path: "/tickets/{id}/messages", summary: "The conversation, automated replies included", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/tickets/{id}/events", summary: "Report an integration event (return_created)", auth: Auth::Tenant, body: Some(schema::<NewEventBody>), ok: 200 },
+    Route { method: "get", path: "/tickets/{id}/runs", summary: "Why each rule fired or not on this ticket", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "get", path: "/rules", summary: "The tenant's rules in position order", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/rules", summary: "Create a rule (configs validated by their plugins)", auth: Auth::Tenant, body: Some(rule_schema), ok: 201 },
+    Route { method: "get", path: "/rules/{id}", summary: "One rule", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "put", path: "/rules/{id}", summary: "Replace a rule (the old version is kept as a revision)", auth: Auth::Tenant, body: Some(rule_schema), ok: 200 },
+    Route { method: "patch", path: "/rules/{id}", summary: "JSON merge patch of a rule, e.g. {\"enabled\": false}", auth: Auth::Tenant, body: Some(|| json!({"type": "object"})), ok: 200 },
+    Route { method: "delete", path: "/rules/{id}", summary: "Delete a rule (runs and revisions stay)", auth: Auth::Tenant, body: None, ok: 204 },
+    Route { method: "get", path: "/rules/{id}/revisions", summary: "Every saved version of a rule", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/rules/{id}/dry-run", summary: "Evaluate a rule on a ticket without applying anything", auth: Auth::Tenant, body: Some(schema::<DryRunBody>), ok: 200 },
+    Route { method: "get", path: "/runs", summary: "Run records (?rule_id=&limit=)", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "get", path: "/rule-templates", summary: "Rule templates from the seed products", auth: Auth::Tenant, body: None, ok: 200 },
+    Route { method: "post", path: "/rule-templates/{id}", summary: "Instantiate a template: {\"parameters\": {...}}", auth: Auth::Tenant, body: Some(|| json!({"type": "object", "properties": {"parameters": {"type": "object"}}})), ok: 201 },
+    Route { method: "get", path: "/healthz", summary: "Liveness and database check", auth: Auth::None, body: None, ok: 200 },
+    Route { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: Auth::None, body: None, ok: 200 },
+    Route { method: "get", path: "/openapi.json", summary: "This document", auth: Auth::None, body: None, ok: 200 },
+];
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for r in ROUTES {
+        let mut op = json!({
+            "summary": r.summary,
+            "responses": {
+                r.ok.to_string(): {"description": "success"},
+                "400": {"$ref": "#/components/responses/Error"},
+                "404": {"$ref": "#/components/responses/Error"},
+                "422": {"$ref": "#/components/responses/Error"},
+            }
+        });
+        match r.auth {
+            Auth::None => op["security"] = json!([]),
+            Auth::Operator => {
+                op["description"] = "Operator token only; a tenant key gets 403.".into();
+                op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"});
+                op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
+            }
+            Auth::Tenant => {
+                op["description"] = "A tenant API key; other tenants' objects are 404.".into();
+                op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"});
+                op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
+            }
+            Auth::Any => op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"}),
+        }
+        if let Some(body) = r.body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body()}}});
+        }
+        let entry = paths.entry(r.path).or_insert_with(|| json!({}));
+        entry[r.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "ferrule", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Helpdesk automation with sandboxed WebAssembly plugins. Errors are {\"error\": {\"code\", \"message\", \"field\"?}}."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}}}}},
+            "schemas": {
+                "PluginUse": {"type": "object", "required": ["plugin"], "properties": {"plugin": {"type": "string"}, "config": {"type": "object"}}},
+                "Condition": {"oneOf": [
+                    {"type": "object", "required": ["all"], "properties": {"all": {"type": "array", "items": {"$ref": "#/components/schemas/Condition"}}}},
+                    {"type": "object", "required": ["any"], "properties": {"any": {"type": "array", "items": {"$ref": "#/components/schemas/Condition"}}}},
+                    {"type": "object", "required": ["not"], "properties": {"not": {"$ref": "#/components/schemas/Condition"}}},
+                    {"$ref": "#/components/schemas/PluginUse"}]}
+            }
+        }
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}

@@ -1,0 +1,412 @@
+//! Tickets and their messages: `POST|GET /tickets`, `GET|PATCH /tickets/{id}`,
+//! `POST|GET /tickets/{id}/messages`, `POST /tickets/{id}/events`.
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{Body, TenantCaller, id};
+use super::time;
+use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferrule_types::Event;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The customer of a new ticket.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// The first customer message of a new ticket.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstMessageBody {
+    /// Text.
+    pub body: String,
+    /// When it was sent (RFC 3339; default: now). Past times are allowed for imports.
+    #[serde(default)]
+    pub sent_at: Option<String>,
+}
+
+/// `POST /tickets` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketBody {
+    /// Subject.
+    pub subject: String,
+    /// Channel: `email`, `allegro-discussions`, `allegro-messages`, `chat`, `sms`, `phone`, `web-form`, `api`, …
+    pub source: String,
+    /// The customer.
+    pub customer: CustomerBody,
+    /// Inbox id.
+    #[serde(default)]
+    pub inbox: Option<i64>,
+    /// Connected account of the channel (e.g. the Allegro login).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Ticket type (e.g. `return`).
+    #[serde(default, rename = "type")]
+    pub ticket_type: Option<String>,
+    /// Priority.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Conversation language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Creation time (RFC 3339; default: now).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// The customer's first message.
+    #[serde(default)]
+    pub message: Option<FirstMessageBody>,
+}
+
+/// `PATCH /tickets/{id}` body: the fields to change.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicketBody {
+    /// New status (one of the tenant's statuses).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Agent id, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schemars(with = "Option<i64>")]
+    pub assignee: Option<Option<i64>>,
+    /// The full tag list.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Priority.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Ticket type.
+    #[serde(default, rename = "type")]
+    pub ticket_type: Option<String>,
+    /// Subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// `POST /tickets/{id}/messages` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageBody {
+    /// `customer` or `agent`.
+    pub author: String,
+    /// Text.
+    pub body: String,
+    /// When it was sent (RFC 3339; default: now).
+    #[serde(default)]
+    pub sent_at: Option<String>,
+}
+
+/// `POST /tickets/{id}/events` body: an event reported by an integration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEventBody {
+    /// `return_created`.
+    pub kind: String,
+}
+
+/// `GET /tickets` query.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    assignee: Option<i64>,
+    tag: Option<String>,
+    limit: Option<i64>,
+    before: Option<i64>,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tickets", post(create).get(list))
+        .route("/tickets/{id}", get(show).patch(patch))
+        .route("/tickets/{id}/messages", post(add_message).get(messages))
+        .route("/tickets/{id}/events", post(add_event))
+}
+
+/// A ticket as the API shows it.
+pub fn ticket_json(t: &TicketRow, status_category: &str) -> Value {
+    json!({
+        "id": t.id, "number": t.number, "subject": t.subject, "status": t.status, "status_category": status_category,
+        "status_changed_at": time::format(t.status_changed_at), "category": t.category, "priority": t.priority,
+        "type": t.ticket_type, "source": t.source, "inbox": t.inbox_id, "account": t.account,
+        "customer": {"id": t.customer_id, "name": t.customer_name, "email": t.customer_email, "phone": t.customer_phone},
+        "assignee": t.assignee_id, "assigned_at": time::format_opt(t.assigned_at),
+        "tags": serde_json::from_str::<Value>(&t.tags).unwrap_or_else(|_| json!([])), "language": t.language,
+        "created_at": time::format(t.created_at), "updated_at": time::format(t.updated_at),
+        "closed_at": time::format_opt(t.closed_at),
+        "last_customer_message_at": time::format_opt(t.last_customer_message_at),
+        "last_agent_message_at": time::format_opt(t.last_agent_message_at), "answered": t.answered,
+    })
+}
+
+fn message_json(m: &MessageRow) -> Value {
+    json!({"id": m.id, "ticket_id": m.ticket_id, "author": m.author, "direction": m.direction, "subject": m.subject,
+           "body": m.body, "language": m.language, "rule_id": m.rule_id, "sent_at": time::format(m.sent_at)})
+}
+
+fn runs_summary(records: &[Value]) -> Value {
+    records
+        .iter()
+        .map(|r| json!({"rule_id": r["rule_id"], "rule_name": r["rule_name"], "event": r["event"]["kind"], "outcome": r["outcome"]}))
+        .collect()
+}
+
+async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, ApiError> {
+    let ticket = s.engine.store().ticket(tenant.id, id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
+    let statuses = s.engine.store().statuses(tenant.id).await?;
+    let category = statuses.iter().find(|x| x.name == ticket.status).map_or("open", |x| x.category.as_str()).to_owned();
+    Ok(ticket_json(&ticket, &category))
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if v.len() > max {
+        return Err(ApiError::invalid(field, format!("longer than {max} bytes")));
+    }
+    Ok(v.to_owned())
+}
+
+fn clean_tags(field: &str, tags: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let tag = text(&format!("{field}[{i}]"), tag, 100)?.to_lowercase();
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+async fn create(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b): Body<NewTicketBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let store = s.engine.store();
+    let subject = text("subject", &b.subject, 1000)?;
+    let source = text("source", &b.source, 100)?.to_lowercase();
+    if !source.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(ApiError::invalid("source", "a source is a lower-case word like `email` or `allegro-discussions`"));
+    }
+    let customer_name = text("customer.name", &b.customer.name, 300)?;
+    if let Some(email) = &b.customer.email
+        && !email.contains('@')
+    {
+        return Err(ApiError::invalid("customer.email", format!("`{email}` is not an e-mail address")));
+    }
+    if let Some(inbox) = b.inbox
+        && store.inbox(t.id, inbox).await?.is_none()
+    {
+        return Err(ApiError::invalid("inbox", format!("the tenant has no inbox {inbox}")));
+    }
+    let created_at = match &b.created_at {
+        Some(c) => time::parse("created_at", c)?,
+        None => now_ms(),
+    };
+    let message = match &b.message {
+        Some(m) => {
+            let body = text("message.body", &m.body, 100_000)?;
+            let sent_at = match &m.sent_at {
+                Some(at) => time::parse("message.sent_at", at)?,
+                None => created_at,
+            };
+            Some((body, sent_at))
+        }
+        None => None,
+    };
+    let new = NewTicket {
+        subject,
+        source,
+        status: "new".into(),
+        customer_name,
+        customer_email: b.customer.email.map(|e| e.trim().to_lowercase()),
+        customer_phone: b.customer.phone,
+        inbox_id: b.inbox,
+        account: b.account,
+        ticket_type: b.ticket_type,
+        priority: b.priority,
+        category: b.category,
+        tags: clean_tags("tags", &b.tags)?,
+        language: b.language,
+        created_at,
+    };
+    let mut tx = store.begin().await?;
+    let ticket_id = store.create_ticket(&mut tx, t.id, &new).await?;
+    let mut events = vec![Event::TicketCreated];
+    if let Some((body, sent_at)) = message {
+        let m = NewMessage { author: "customer".into(), direction: "inbound".into(), subject: None, body, language: None, rule_id: None, sent_at };
+        store.add_message(&mut tx, t.id, ticket_id, &m).await?;
+        let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::Internal("ticket vanished".into()))?;
+        row.last_customer_message_at = Some(sent_at);
+        store.save_ticket(&mut tx, t.id, &row).await?;
+        events.push(Event::FirstCustomerMessage);
+        events.push(Event::CustomerMessage);
+    }
+    tx.commit().await?;
+    let records = s.engine.dispatch(&t, ticket_id, events).await?;
+    let mut view = ticket_view(&s, &t, ticket_id).await?;
+    view["runs"] = runs_summary(&records);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn show(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(ticket_view(&s, &t, id(&ticket, "ticket")?).await?))
+}
+
+async fn list(TenantCaller(t): TenantCaller, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "between 1 and 500"));
+    }
+    let filter = TicketFilter { status: q.status, assignee_id: q.assignee, tag: q.tag.map(|t| t.to_lowercase()), limit, before_id: q.before };
+    let rows = s.engine.store().tickets(t.id, &filter).await?;
+    let statuses = s.engine.store().statuses(t.id).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| ticket_json(r, statuses.iter().find(|x| x.name == r.status).map_or("open", |x| x.category.as_str())))
+        .collect();
+    let next = if rows.len() as i64 == limit { rows.last().map(|r| r.id) } else { None };
+    Ok(Json(json!({"tickets": items, "next_before": next})))
+}
+
+async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<PatchTicketBody>) -> Result<Json<Value>, ApiError> {
+    let store = s.engine.store();
+    let ticket_id = id(&ticket, "ticket")?;
+    let statuses = store.statuses(t.id).await?;
+    let mut tx = store.begin().await?;
+    let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
+    let now = now_ms();
+    let mut events = Vec::new();
+    if let Some(status) = &b.status {
+        let Some(found) = statuses.iter().find(|x| x.name == *status) else {
+            let names: Vec<&str> = statuses.iter().map(|x| x.name.as_str()).collect();
+            return Err(ApiError::invalid("status", format!("unknown status `{status}`; the tenant's statuses are {}", names.join(", "))));
+        };
+        if row.status != *status {
+            events.push(Event::StatusChanged { from: row.status.clone(), to: status.clone() });
+            row.status = status.clone();
+            row.status_changed_at = now;
+            row.closed_at = matches!(found.category.as_str(), "solved" | "closed").then_some(now);
+        }
+    }
+    if let Some(assignee) = b.assignee {
+        if let Some(agent) = assignee
+            && store.agent(t.id, agent).await?.is_none()
+        {
+            return Err(ApiError::invalid("assignee", format!("the tenant has no agent {agent}")));
+        }
+        if row.assignee_id != assignee {
+            row.assignee_id = assignee;
+            row.assigned_at = assignee.map(|_| now);
+        }
+    }
+    if let Some(tags) = &b.tags {
+        let new = clean_tags("tags", tags)?;
+        let old: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
+        events.extend(new.iter().filter(|t| !old.contains(t)).map(|t| Event::TagAdded { tag: t.clone() }));
+        row.tags = serde_json::to_string(&new).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    if let Some(c) = b.category {
+        row.category = Some(c);
+    }
+    if let Some(p) = b.priority {
+        row.priority = Some(p);
+    }
+    if let Some(k) = b.ticket_type {
+        row.ticket_type = Some(k);
+    }
+    if let Some(subject) = &b.subject {
+        row.subject = text("subject", subject, 1000)?;
+    }
+    row.updated_at = now;
+    store.save_ticket(&mut tx, t.id, &row).await?;
+    tx.commit().await?;
+    let records = s.engine.dispatch(&t, ticket_id, events).await?;
+    let mut view = ticket_view(&s, &t, ticket_id).await?;
+    view["runs"] = runs_summary(&records);
+    Ok(Json(view))
+}
+
+async fn add_message(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<NewMessageBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let store = s.engine.store();
+    let ticket_id = id(&ticket, "ticket")?;
+    let author = match b.author.as_str() {
+        "customer" | "agent" => b.author.clone(),
+        other => return Err(ApiError::invalid("author", format!("`{other}` is not `customer` or `agent`"))),
+    };
+    let body = text("body", &b.body, 100_000)?;
+    let sent_at = match &b.sent_at {
+        Some(at) => time::parse("sent_at", at)?,
+        None => now_ms(),
+    };
+    let mut tx = store.begin().await?;
+    let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
+    let direction = if author == "customer" { "inbound" } else { "outbound" };
+    let m = NewMessage { author: author.clone(), direction: direction.into(), subject: None, body, language: None, rule_id: None, sent_at };
+    let message = store.add_message(&mut tx, t.id, ticket_id, &m).await?;
+    let events = if author == "customer" {
+        let first = row.last_customer_message_at.is_none();
+        row.last_customer_message_at = Some(row.last_customer_message_at.map_or(sent_at, |l| l.max(sent_at)));
+        row.answered = false;
+        if first { vec![Event::FirstCustomerMessage, Event::CustomerMessage] } else { vec![Event::CustomerMessage] }
+    } else {
+        row.last_agent_message_at = Some(row.last_agent_message_at.map_or(sent_at, |l| l.max(sent_at)));
+        row.answered = true;
+        vec![Event::AgentMessage]
+    };
+    row.updated_at = now_ms();
+    store.save_ticket(&mut tx, t.id, &row).await?;
+    tx.commit().await?;
+    let records = s.engine.dispatch(&t, ticket_id, events).await?;
+    let mut out = message_json(&message);
+    out["runs"] = runs_summary(&records);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn messages(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ticket_id = id(&ticket, "ticket")?;
+    if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
+        return Err(ApiError::not_found("ticket"));
+    }
+    let rows = s.engine.store().messages(t.id, ticket_id).await?;
+    Ok(Json(json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()})))
+}
+
+async fn add_event(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<NewEventBody>) -> Result<Json<Value>, ApiError> {
+    let ticket_id = id(&ticket, "ticket")?;
+    let event = match b.kind.as_str() {
+        "return_created" => Event::ReturnCreated,
+        other => return Err(ApiError::invalid("kind", format!("`{other}` cannot be reported; integrations report `return_created`"))),
+    };
+    if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
+        return Err(ApiError::not_found("ticket"));
+    }
+    let records = s.engine.dispatch(&t, ticket_id, vec![event]).await?;
+    Ok(Json(json!({"runs": runs_summary(&records)})))
+}

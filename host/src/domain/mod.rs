@@ -1,0 +1,3 @@
+//! Plain types of the server's domain, parsed and checked at the edge.
+
+pub mod rule;

@@ -1,0 +1,131 @@
+//! Applying a rule's effects to a ticket: in memory first (so the whole list is checked before
+//! anything is written), then in the caller's transaction.
+
+use crate::store::{NewMessage, StatusRow, Store, TicketRow, Tx};
+use ferrule_types::{Effect, Event};
+
+/// What applying effects changed, besides the ticket row itself.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Events the changes raise (status changed, tag added).
+    pub events: Vec<Event>,
+    /// Replies to add to the conversation.
+    pub replies: Vec<NewMessage>,
+    /// Outgoing e-mails, SMS and notifications: (kind, recipient, subject, body).
+    pub outbox: Vec<(&'static str, String, Option<String>, String)>,
+    /// Whether the ticket row changed.
+    pub changed: bool,
+}
+
+/// Apply `effects` to `ticket` in memory. An effect the tenant cannot honour (unknown status,
+/// unknown agent) is an error and nothing is applied.
+pub fn apply(
+    ticket: &mut TicketRow,
+    effects: &[Effect],
+    statuses: &[StatusRow],
+    agent_ids: &[i64],
+    rule_id: i64,
+    now: i64,
+) -> Result<Applied, String> {
+    let mut out = Applied::default();
+    let mut tags: Vec<String> = serde_json::from_str(&ticket.tags).unwrap_or_default();
+    for effect in effects {
+        match effect {
+            Effect::SetStatus { status } => {
+                let Some(s) = statuses.iter().find(|s| s.name == *status) else {
+                    let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
+                    return Err(format!("unknown status `{status}`; the tenant's statuses are {}", names.join(", ")));
+                };
+                if ticket.status != *status {
+                    out.events.push(Event::StatusChanged { from: ticket.status.clone(), to: status.clone() });
+                    ticket.status = status.clone();
+                    ticket.status_changed_at = now;
+                    ticket.closed_at = matches!(s.category.as_str(), "solved" | "closed").then_some(now);
+                    out.changed = true;
+                }
+            }
+            Effect::SetCategory { category } => {
+                out.changed |= ticket.category.as_deref() != Some(category.as_str());
+                ticket.category = Some(category.clone());
+            }
+            Effect::SetPriority { priority } => {
+                out.changed |= ticket.priority.as_deref() != Some(priority.as_str());
+                ticket.priority = Some(priority.clone());
+            }
+            Effect::AssignAgent { agent } => {
+                let id = agent.parse::<i64>().ok().filter(|id| agent_ids.contains(id));
+                let Some(id) = id else { return Err(format!("unknown agent `{agent}`")) };
+                if ticket.assignee_id != Some(id) {
+                    ticket.assignee_id = Some(id);
+                    ticket.assigned_at = Some(now);
+                    out.changed = true;
+                }
+            }
+            Effect::Unassign => {
+                if ticket.assignee_id.is_some() {
+                    ticket.assignee_id = None;
+                    ticket.assigned_at = None;
+                    out.changed = true;
+                }
+            }
+            Effect::AddTags { tags: add } => {
+                for tag in add {
+                    let tag = tag.trim().to_lowercase();
+                    if !tag.is_empty() && !tags.contains(&tag) {
+                        tags.push(tag.clone());
+                        out.events.push(Event::TagAdded { tag });
+                        out.changed = true;
+                    }
+                }
+            }
+            Effect::RemoveTags { tags: remove } => {
+                let before = tags.len();
+                tags.retain(|t| !remove.iter().any(|r| r.trim().eq_ignore_ascii_case(t)));
+                out.changed |= tags.len() != before;
+            }
+            Effect::Reply { body, subject, language } => {
+                out.replies.push(NewMessage {
+                    author: "agent".into(),
+                    direction: "outbound".into(),
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    language: language.clone(),
+                    rule_id: Some(rule_id),
+                    sent_at: now,
+                });
+                ticket.last_agent_message_at = Some(now);
+                ticket.answered = true;
+                out.changed = true;
+            }
+            Effect::SendEmail { to, subject, body } => {
+                out.outbox.push(("email", to.clone(), Some(subject.clone()), body.clone()));
+            }
+            Effect::NotifyUser { user, subject, body } => {
+                let user = if user == "assignee" {
+                    ticket.assignee_id.map(|a| a.to_string()).ok_or("notify `assignee`: the ticket has no assignee")?
+                } else {
+                    user.clone()
+                };
+                out.outbox.push(("notification", user, Some(subject.clone()), body.clone()));
+            }
+            Effect::SendSms { to, body } => out.outbox.push(("sms", to.clone(), None, body.clone())),
+        }
+    }
+    ticket.tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
+    if out.changed {
+        ticket.updated_at = now;
+    }
+    Ok(out)
+}
+
+/// Write what [`apply`] produced.
+pub async fn write(store: &Store, tx: &mut Tx, tenant: i64, ticket: &TicketRow, applied: &Applied, rule_id: i64) -> crate::store::Result<()> {
+    store.save_ticket(tx, tenant, ticket).await?;
+    for reply in &applied.replies {
+        store.add_message(tx, tenant, ticket.id, reply).await?;
+    }
+    for (kind, to, subject, body) in &applied.outbox {
+        store.add_outbox(tx, tenant, ticket.id, Some(rule_id), kind, to, subject.as_deref(), body).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Agents and inboxes.
+
+use super::{Result, Store, now_ms};
+use ferrule_types::Calendar;
+use sqlx::FromRow;
+
+/// A stored agent.
+#[derive(Debug, Clone, FromRow)]
+pub struct AgentRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Working hours (calendar JSON).
+    pub working_hours: Option<String>,
+}
+
+/// A stored inbox.
+#[derive(Debug, Clone, FromRow)]
+pub struct InboxRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Group.
+    pub grp: Option<String>,
+    /// Working hours (calendar JSON).
+    pub working_hours: Option<String>,
+}
+
+/// A new agent.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Working hours.
+    pub working_hours: Option<Calendar>,
+}
+
+/// A new inbox.
+#[derive(Debug, Clone)]
+pub struct NewInbox {
+    /// Name.
+    pub name: String,
+    /// Group.
+    pub group: Option<String>,
+    /// Working hours.
+    pub working_hours: Option<Calendar>,
+}
+
+fn calendar_json(c: &Option<Calendar>) -> Result<Option<String>> {
+    Ok(match c {
+        Some(c) => Some(serde_json::to_string(c)?),
+        None => None,
+    })
+}
+
+impl Store {
+    /// Add an agent.
+    pub async fn create_agent(&self, tenant: i64, a: &NewAgent) -> Result<AgentRow> {
+        let hours = calendar_json(&a.working_hours)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO agents (tenant_id, name, email, phone, working_hours, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(&a.name)
+        .bind(&a.email)
+        .bind(&a.phone)
+        .bind(&hours)
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(AgentRow { id, name: a.name.clone(), email: a.email.clone(), phone: a.phone.clone(), working_hours: hours })
+    }
+
+    /// The tenant's agents.
+    pub async fn agents(&self, tenant: i64) -> Result<Vec<AgentRow>> {
+        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? ORDER BY id")
+            .bind(tenant)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// One agent of the tenant.
+    pub async fn agent(&self, tenant: i64, id: i64) -> Result<Option<AgentRow>> {
+        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Add an inbox.
+    pub async fn create_inbox(&self, tenant: i64, i: &NewInbox) -> Result<InboxRow> {
+        let hours = calendar_json(&i.working_hours)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO inboxes (tenant_id, name, grp, working_hours, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(&i.name)
+        .bind(&i.group)
+        .bind(&hours)
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(InboxRow { id, name: i.name.clone(), grp: i.group.clone(), working_hours: hours })
+    }
+
+    /// The tenant's inboxes.
+    pub async fn inboxes(&self, tenant: i64) -> Result<Vec<InboxRow>> {
+        Ok(sqlx::query_as("SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? ORDER BY id")
+            .bind(tenant)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// One inbox of the tenant.
+    pub async fn inbox(&self, tenant: i64, id: i64) -> Result<Option<InboxRow>> {
+        Ok(sqlx::query_as("SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+}

@@ -1,0 +1,66 @@
+//! Run records: why a rule fired or did not.
+
+use super::{Result, Store, Tx, now_ms};
+// Dynamic SQL here only joins constant column lists; values are always bound.
+use sqlx::{AssertSqlSafe, FromRow};
+
+/// A stored run.
+#[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
+#[derive(Debug, Clone, FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub rule_id: i64,
+    pub rule_revision: i64,
+    pub ticket_id: i64,
+    pub event: String,
+    pub outcome: String,
+    /// The run record JSON.
+    pub record: String,
+    pub dry_run: bool,
+    pub created_at: i64,
+}
+
+const RUN_COLUMNS: &str = "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
+
+impl Store {
+    /// Record a run.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_run(
+        &self,
+        tx: &mut Tx,
+        tenant: i64,
+        rule: i64,
+        revision: i64,
+        ticket: i64,
+        event: &str,
+        outcome: &str,
+        record: &serde_json::Value,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO runs (tenant_id, rule_id, rule_revision, ticket_id, event, outcome, record, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(rule)
+        .bind(revision)
+        .bind(ticket)
+        .bind(event)
+        .bind(outcome)
+        .bind(record.to_string())
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Runs of a ticket, newest first.
+    pub async fn runs_for_ticket(&self, tenant: i64, ticket: i64, limit: i64) -> Result<Vec<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT ?");
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(ticket).bind(limit).fetch_all(self.pool()).await?)
+    }
+
+    /// Runs of a rule (or all rules), newest first.
+    pub async fn runs(&self, tenant: i64, rule: Option<i64>, limit: i64) -> Result<Vec<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND (? IS NULL OR rule_id = ?) ORDER BY id DESC LIMIT ?");
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(rule).bind(rule).bind(limit).fetch_all(self.pool()).await?)
+    }
+}
