@@ -7,3 +7,4 @@ pub mod components {
 }
 
 pub mod fake_services;
+pub mod server;

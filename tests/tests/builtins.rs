@@ -38,6 +38,9 @@ fn every_built_in_plugin_loads_and_describes_itself() {
         ("send-translated-message", PluginKind::Action),
         ("ai-reply", PluginKind::Action),
         ("set-status", PluginKind::Action),
+        ("assign-agent", PluginKind::Action),
+        ("add-tags", PluginKind::Action),
+        ("status", PluginKind::Condition),
     ];
     for (name, kind) in expected {
         let plugin = load(name);
