@@ -7,9 +7,19 @@ mod wasm_build;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("tests/ is inside the workspace").to_path_buf();
-    for watched in ["tests/components", "plugin-sdk", "wit", ".cargo/config.toml", "Cargo.lock"] {
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf();
+    for watched in [
+        "tests/components",
+        "plugin-sdk",
+        "wit",
+        ".cargo/config.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let names = ["hostile-condition", "hostile-action"];
@@ -19,8 +29,12 @@ fn main() {
     let mut code = String::new();
     for (name, path) in names.iter().zip(&wasm) {
         let constant = name.to_uppercase().replace('-', "_");
-        code.push_str(&format!("pub const {constant}: &[u8] = include_bytes!({:?});\n", path.display().to_string()));
+        code.push_str(&format!(
+            "pub const {constant}: &[u8] = include_bytes!({:?});\n",
+            path.display().to_string()
+        ));
     }
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("components.rs");
+    let out =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("components.rs");
     std::fs::write(out, code).expect("writing components.rs");
 }

@@ -18,24 +18,37 @@ fn main() {
     // `cargo bench` passes criterion flags; this target takes none.
     let before = rss_kib();
     let runtime = Runtime::new(None).unwrap();
-    let plugins: Vec<_> = builtin::COMPONENTS.iter().map(|(_, bytes)| runtime.load(bytes).unwrap()).collect();
+    let plugins: Vec<_> = builtin::COMPONENTS
+        .iter()
+        .map(|(_, bytes)| runtime.load(bytes).unwrap())
+        .collect();
     let loaded = rss_kib();
     let ctx = PreparedContext::new(&testing::context());
     let configs = [
         ("source", r#"{"is": ["email"]}"#),
         ("subject-contains", r#"{"phrases": ["zwrot"]}"#),
-        ("working-hours", r#"{"calendar": {"timezone": "Europe/Warsaw", "weekly": {"mon": [["08:00", "16:00"]]}}}"#),
+        (
+            "working-hours",
+            r#"{"calendar": {"timezone": "Europe/Warsaw", "weekly": {"mon": [["08:00", "16:00"]]}}}"#,
+        ),
         ("allegro-account", r#"{"is": ["sklep"]}"#),
-        ("send-message", r#"{"body": "Dzień dobry {{customer.name}}"}"#),
+        (
+            "send-message",
+            r#"{"body": "Dzień dobry {{customer.name}}"}"#,
+        ),
         ("set-status", r#"{"status": "open"}"#),
     ];
     println!("plugin                    peak linear memory");
     for plugin in &plugins {
         let name = &plugin.description().name;
-        let Some((_, config)) = configs.iter().find(|(n, _)| n == name) else { continue };
+        let Some((_, config)) = configs.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
         let sandbox = Sandbox::new(Limits::for_kind(plugin.kind()));
         let stats = match plugin.kind() {
-            ferrule_types::PluginKind::Condition => plugin.evaluate(&ctx, &[config.to_string()], &sandbox).stats,
+            ferrule_types::PluginKind::Condition => {
+                plugin.evaluate(&ctx, &[config.to_string()], &sandbox).stats
+            }
             ferrule_types::PluginKind::Action => plugin.execute(config, &ctx, &sandbox).stats,
         };
         println!("{name:<25} {:>6} KiB", stats.peak_memory_bytes / 1024);

@@ -13,7 +13,9 @@ const CONFIG: &str = r#"{"phrases": ["zwrot", "reklamacja", "возврат"], "
 
 fn calls(c: &mut Criterion) {
     let runtime = Runtime::new(None).unwrap();
-    let plugin = runtime.load(builtin::component("subject-contains").unwrap()).unwrap();
+    let plugin = runtime
+        .load(builtin::component("subject-contains").unwrap())
+        .unwrap();
     let mut ctx = testing::context();
     ctx.ticket.subject = "ZWROT zamówienia 1042 — прошу оформить возврат".into();
     let prepared = PreparedContext::new(&ctx);
@@ -29,10 +31,19 @@ fn calls(c: &mut Criterion) {
     });
     let mut warm = plugin.warm_condition(&sandbox).unwrap();
     group.bench_function("warm instance: call", |b| {
-        b.iter(|| black_box(warm.evaluate(black_box(&prepared), black_box(&configs)).unwrap()))
+        b.iter(|| {
+            black_box(
+                warm.evaluate(black_box(&prepared), black_box(&configs))
+                    .unwrap(),
+            )
+        })
     });
     group.bench_function("native: same logic linked in", |b| {
-        b.iter(|| black_box(testing::verdict::<SubjectContains>(black_box(CONFIG), black_box(&ctx)).unwrap()))
+        b.iter(|| {
+            black_box(
+                testing::verdict::<SubjectContains>(black_box(CONFIG), black_box(&ctx)).unwrap(),
+            )
+        })
     });
     group.bench_function("prepare context (once per event)", |b| {
         b.iter(|| black_box(PreparedContext::new(black_box(&ctx))))
@@ -48,8 +59,12 @@ fn loading(c: &mut Criterion) {
     let uncached = Runtime::new(None).unwrap();
     let mut group = c.benchmark_group("load subject-contains");
     group.sample_size(20);
-    group.bench_function("compile", |b| b.iter(|| black_box(uncached.load(bytes).unwrap())));
-    group.bench_function("from the on-disk cache", |b| b.iter(|| black_box(cached.load(bytes).unwrap())));
+    group.bench_function("compile", |b| {
+        b.iter(|| black_box(uncached.load(bytes).unwrap()))
+    });
+    group.bench_function("from the on-disk cache", |b| {
+        b.iter(|| black_box(cached.load(bytes).unwrap()))
+    });
     group.finish();
 }
 

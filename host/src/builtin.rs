@@ -4,5 +4,8 @@ include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
 /// The component bytes of the built-in plugin in `plugins/<folder>`.
 pub fn component(folder: &str) -> Option<&'static [u8]> {
-    COMPONENTS.iter().find(|(name, _)| *name == folder).map(|(_, bytes)| *bytes)
+    COMPONENTS
+        .iter()
+        .find(|(name, _)| *name == folder)
+        .map(|(_, bytes)| *bytes)
 }

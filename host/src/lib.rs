@@ -2,10 +2,10 @@
 //! components.
 #![deny(missing_docs)]
 
-/// The built-in plugins, compiled from `plugins/` by the build script.
-pub mod builtin;
 /// The REST API (axum).
 pub mod api;
+/// The built-in plugins, compiled from `plugins/` by the build script.
+pub mod builtin;
 /// The `ferrule` command line.
 pub mod cli;
 /// Plain domain types: rules and their JSON shape.

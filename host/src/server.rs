@@ -27,7 +27,10 @@ pub struct ServeConfig {
 /// Everything `serve` starts, for tests that run the server in-process.
 pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String)> {
     if !config.database.starts_with("sqlite:") {
-        anyhow::bail!("--database {}: only sqlite:// URLs are supported so far (PostgreSQL is planned)", config.database);
+        anyhow::bail!(
+            "--database {}: only sqlite:// URLs are supported so far (PostgreSQL is planned)",
+            config.database
+        );
     }
     let store = Store::connect(&config.database).await?;
     let cache = match &config.cache_dir {
@@ -45,7 +48,10 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
             t
         }
     };
-    let state = AppState { engine: Arc::new(engine), operator_token_hash: hash_token(&token) };
+    let state = AppState {
+        engine: Arc::new(engine),
+        operator_token_hash: hash_token(&token),
+    };
     Ok((router(state), token))
 }
 
@@ -54,7 +60,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (app, _) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, database = %config.database, "ferrule is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

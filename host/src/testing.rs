@@ -22,7 +22,9 @@ mod wasm_build;
 /// A runtime shared by the tests of one test binary.
 pub fn runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::new(None).expect("creating the wasmtime engine")).clone()
+    RUNTIME
+        .get_or_init(|| Runtime::new(None).expect("creating the wasmtime engine"))
+        .clone()
 }
 
 /// The workspace root of a crate: the outermost ancestor whose `Cargo.toml` has `[workspace]`,
@@ -44,7 +46,10 @@ fn workspace_of(crate_dir: &Path) -> PathBuf {
 pub fn build(crate_dir: impl AsRef<Path>) -> Vec<u8> {
     static BUILT: OnceLock<Mutex<HashMap<PathBuf, Vec<u8>>>> = OnceLock::new();
     let crate_dir = crate_dir.as_ref().to_path_buf();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(bytes) = built.get(&crate_dir) {
         return bytes.clone();
     }
@@ -64,5 +69,7 @@ pub fn build(crate_dir: impl AsRef<Path>) -> Vec<u8> {
 /// Build the crate at `crate_dir` and load its component into the shared runtime.
 pub fn component(crate_dir: impl AsRef<Path>) -> Plugin {
     let bytes = build(crate_dir);
-    runtime().load(&bytes).unwrap_or_else(|e| panic!("loading the component: {e}"))
+    runtime()
+        .load(&bytes)
+        .unwrap_or_else(|e| panic!("loading the component: {e}"))
 }

@@ -18,7 +18,13 @@ pub fn build_components(
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", PLUGIN_PROFILE])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            PLUGIN_PROFILE,
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     for package in packages {
@@ -40,12 +46,15 @@ pub fn build_components(
     let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
-            "\nhint: run `rustup target add wasm32-wasip2`"
-        } else {
-            ""
-        };
-        return Err(format!("building plugin components failed:\n{stderr}{hint}"));
+        let hint =
+            if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+                "\nhint: run `rustup target add wasm32-wasip2`"
+            } else {
+                ""
+            };
+        return Err(format!(
+            "building plugin components failed:\n{stderr}{hint}"
+        ));
     }
     Ok(packages
         .iter()
@@ -61,11 +70,16 @@ pub fn build_components(
 /// The package name in a crate's `Cargo.toml` (the first `name = "…"` line).
 pub fn package_name(crate_dir: &Path) -> Result<String, String> {
     let manifest = crate_dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     text.lines()
         .find_map(|l| {
             let l = l.trim();
-            let rest = l.strip_prefix("name")?.trim_start().strip_prefix('=')?.trim();
+            let rest = l
+                .strip_prefix("name")?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
             Some(rest.trim_matches('"').to_owned())
         })
         .ok_or_else(|| format!("{}: no package name", manifest.display()))

@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ferrule(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferrule")).args(args).output().expect("running ferrule")
+    Command::new(env!("CARGO_BIN_EXE_ferrule"))
+        .args(args)
+        .output()
+        .expect("running ferrule")
 }
 
 fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 /// Write a built-in component to a temporary file, as a vendor would have it.
@@ -21,7 +28,11 @@ fn component_file(dir: &Path, folder: &str) -> PathBuf {
 }
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -29,12 +40,22 @@ fn inspect_prints_the_description_schema_and_imports() {
     let dir = tempfile::tempdir().unwrap();
     let file = component_file(dir.path(), "subject-contains");
     let out = ferrule(&["plugin", "inspect", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["name"], "subject-contains");
     assert_eq!(v["kind"], "condition");
     assert_eq!(v["config_schema"]["required"][0], "phrases");
-    assert!(v["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("ferrule:plugin/types")));
+    assert!(
+        v["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("ferrule:plugin/types"))
+    );
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
 }
 
@@ -42,8 +63,20 @@ fn inspect_prints_the_description_schema_and_imports() {
 fn run_evaluates_a_condition_and_reports_usage() {
     let dir = tempfile::tempdir().unwrap();
     let file = component_file(dir.path(), "subject-contains");
-    let out = ferrule(&["plugin", "run", file.to_str().unwrap(), "--config", r#"{"phrases": ["zwrot"]}"#, "--context", &fixture("context.json")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ferrule(&[
+        "plugin",
+        "run",
+        file.to_str().unwrap(),
+        "--config",
+        r#"{"phrases": ["zwrot"]}"#,
+        "--context",
+        &fixture("context.json"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["verdict"]["matches"], true);
     assert!(v["stats"]["fuel_used"].as_u64().unwrap() > 0);
@@ -56,19 +89,46 @@ fn run_executes_an_action_and_prints_its_effects() {
     let dir = tempfile::tempdir().unwrap();
     let file = component_file(dir.path(), "send-message");
     let config = dir.path().join("config.json");
-    std::fs::write(&config, r#"{"body": "Dzień dobry {{customer.name}}, zgłoszenie #{{ticket.number}}."}"#).unwrap();
-    let out = ferrule(&["plugin", "run", file.to_str().unwrap(), "--config", config.to_str().unwrap(), "--context", &fixture("context.json")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &config,
+        r#"{"body": "Dzień dobry {{customer.name}}, zgłoszenie #{{ticket.number}}."}"#,
+    )
+    .unwrap();
+    let out = ferrule(&[
+        "plugin",
+        "run",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--context",
+        &fixture("context.json"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["effects"][0]["type"], "reply");
-    assert_eq!(v["effects"][0]["body"], "Dzień dobry Jan Kowalski, zgłoszenie #1042.");
+    assert_eq!(
+        v["effects"][0]["body"],
+        "Dzień dobry Jan Kowalski, zgłoszenie #1042."
+    );
 }
 
 #[test]
 fn run_rejects_an_invalid_config_before_running() {
     let dir = tempfile::tempdir().unwrap();
     let file = component_file(dir.path(), "subject-contains");
-    let out = ferrule(&["plugin", "run", file.to_str().unwrap(), "--config", r#"{"phrases": "zwrot"}"#, "--context", &fixture("context.json")]);
+    let out = ferrule(&[
+        "plugin",
+        "run",
+        file.to_str().unwrap(),
+        "--config",
+        r#"{"phrases": "zwrot"}"#,
+        "--context",
+        &fixture("context.json"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["stage"], "validate");
@@ -80,10 +140,21 @@ fn run_rejects_an_invalid_config_before_running() {
 fn run_names_the_wrong_part_of_a_bad_context() {
     let dir = tempfile::tempdir().unwrap();
     let file = component_file(dir.path(), "source");
-    let out = ferrule(&["plugin", "run", file.to_str().unwrap(), "--config", r#"{"is": ["email"]}"#, "--context", r#"{"now": "yesterday"}"#]);
+    let out = ferrule(&[
+        "plugin",
+        "run",
+        file.to_str().unwrap(),
+        "--config",
+        r#"{"is": ["email"]}"#,
+        "--context",
+        r#"{"now": "yesterday"}"#,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--context") && stderr.contains("now"), "{stderr}");
+    assert!(
+        stderr.contains("--context") && stderr.contains("now"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -99,10 +170,26 @@ fn inspect_rejects_a_file_that_is_not_a_plugin() {
 #[test]
 fn new_refuses_bad_names_and_existing_folders() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ferrule(&["plugin", "new", "Bad_Name", "--kind", "condition", "--path", dir.path().join("x").to_str().unwrap()]);
+    let out = ferrule(&[
+        "plugin",
+        "new",
+        "Bad_Name",
+        "--kind",
+        "condition",
+        "--path",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
-    let out = ferrule(&["plugin", "new", "fine", "--kind", "action", "--path", dir.path().to_str().unwrap()]);
+    let out = ferrule(&[
+        "plugin",
+        "new",
+        "fine",
+        "--kind",
+        "action",
+        "--path",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
 }

@@ -18,11 +18,23 @@ fn run(cmd: &mut Command) -> String {
 
 #[test]
 fn a_scaffolded_condition_builds_tests_and_runs() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("order-words");
     let ferrule = env!("CARGO_BIN_EXE_ferrule");
-    run(Command::new(ferrule).args(["plugin", "new", "order-words", "--kind", "condition", "--path"]).arg(&crate_dir));
+    run(Command::new(ferrule)
+        .args([
+            "plugin",
+            "new",
+            "order-words",
+            "--kind",
+            "condition",
+            "--path",
+        ])
+        .arg(&crate_dir));
 
     // Under nextest no cargo lock is held while tests run, so the new crate can share this
     // workspace's compiled dependencies; under `cargo test` it gets its own target folder.
@@ -43,11 +55,19 @@ fn a_scaffolded_condition_builds_tests_and_runs() {
         cmd
     };
     let tests = run(cargo_in_crate().args(["test", "--", "--test-threads=1"]));
-    assert!(tests.contains("matches_a_phrase_in_the_latest_message ... ok"), "native test ran:\n{tests}");
-    assert!(tests.contains("the_component_answers_like_the_native_code ... ok"), "component test ran:\n{tests}");
+    assert!(
+        tests.contains("matches_a_phrase_in_the_latest_message ... ok"),
+        "native test ran:\n{tests}"
+    );
+    assert!(
+        tests.contains("the_component_answers_like_the_native_code ... ok"),
+        "component test ran:\n{tests}"
+    );
 
     // Build the component the way the README says and run it with the CLI.
-    run(cargo_in_crate().args(["build", "--target", "wasm32-wasip2", "--profile", "plugin"]).env("CARGO_TARGET_DIR", &wasm_target));
+    run(cargo_in_crate()
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "plugin"])
+        .env("CARGO_TARGET_DIR", &wasm_target));
     let wasm = wasm_target.join("wasm32-wasip2/plugin/order_words.wasm");
     let context = crate_dir.join("context.json");
     let out = run(Command::new(ferrule)

@@ -63,6 +63,9 @@ pub mod run {
         let config = config::parse::<C::Config>(config)?;
         let matches = C::evaluate(&config, ctx)?;
         let changes_at = C::changes_at(&config, ctx).filter(|t| *t > ctx.now);
-        Ok(Verdict { matches, changes_at })
+        Ok(Verdict {
+            matches,
+            changes_at,
+        })
     }
 }

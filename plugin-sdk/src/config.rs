@@ -46,7 +46,9 @@ mod tests {
     #[test]
     fn errors_name_the_path_of_the_wrong_value() {
         let e = parse::<Phrases>(r#"{"phrases": ["a", 3]}"#).unwrap_err();
-        let PluginError::InvalidConfig { path, message } = e else { panic!() };
+        let PluginError::InvalidConfig { path, message } = e else {
+            panic!()
+        };
         assert_eq!(path, "phrases[1]");
         assert!(message.contains("expected a string"), "{message}");
     }

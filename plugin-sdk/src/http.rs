@@ -50,7 +50,10 @@ pub struct Response {
 impl Response {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Parse a 2xx body as JSON; other statuses and bad JSON are `Unavailable` errors that quote
@@ -59,7 +62,10 @@ impl Response {
         let text = String::from_utf8_lossy(&self.body);
         let excerpt: String = text.chars().take(200).collect();
         if !(200..300).contains(&self.status) {
-            return Err(PluginError::unavailable(format!("HTTP {}: {excerpt}", self.status)));
+            return Err(PluginError::unavailable(format!(
+                "HTTP {}: {excerpt}",
+                self.status
+            )));
         }
         serde_json::from_slice(&self.body)
             .map_err(|e| PluginError::unavailable(format!("unexpected response ({e}): {excerpt}")))
@@ -73,9 +79,18 @@ pub fn post_json<B: Serialize>(
     body: &B,
 ) -> Result<Response, PluginError> {
     let mut all = vec![("content-type".to_owned(), "application/json".to_owned())];
-    all.extend(headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
+    all.extend(
+        headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
     let body = serde_json::to_vec(body).map_err(|e| PluginError::failed(e.to_string()))?;
-    send(Request { method: Method::Post, url: url.to_owned(), headers: all, body })
+    send(Request {
+        method: Method::Post,
+        url: url.to_owned(),
+        headers: all,
+        body,
+    })
 }
 
 /// Send a request, following up to [`MAX_REDIRECTS`] redirects. Each hop is a new request, so
@@ -87,14 +102,18 @@ pub fn send(mut request: Request) -> Result<Response, PluginError> {
             301 | 302 | 303 | 307 | 308 => response.header("location").map(str::to_owned),
             _ => None,
         };
-        let Some(location) = location else { return Ok(response) };
+        let Some(location) = location else {
+            return Ok(response);
+        };
         request.url = resolve(&request.url, &location)?;
         if response.status == 303 {
             request.method = Method::Get;
             request.body.clear();
         }
     }
-    Err(PluginError::unavailable(format!("more than {MAX_REDIRECTS} redirects")))
+    Err(PluginError::unavailable(format!(
+        "more than {MAX_REDIRECTS} redirects"
+    )))
 }
 
 /// Check that `url` (from config key `field`) is an absolute `http://` or `https://` URL with a
@@ -120,14 +139,24 @@ pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, PluginError> {
     } else if let Some(rest) = url.strip_prefix("http://") {
         (false, rest)
     } else {
-        return Err(PluginError::invalid_config("endpoint", format!("`{url}` is not an http:// or https:// URL")));
+        return Err(PluginError::invalid_config(
+            "endpoint",
+            format!("`{url}` is not an http:// or https:// URL"),
+        ));
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
     if authority.is_empty() || authority.contains('@') {
-        return Err(PluginError::invalid_config("endpoint", format!("`{url}` has no plain host")));
+        return Err(PluginError::invalid_config(
+            "endpoint",
+            format!("`{url}` has no plain host"),
+        ));
     }
-    Ok(Url { https, authority, path: if path.is_empty() { "/" } else { path } })
+    Ok(Url {
+        https,
+        authority,
+        path: if path.is_empty() { "/" } else { path },
+    })
 }
 
 fn resolve(base: &str, location: &str) -> Result<String, PluginError> {
@@ -139,7 +168,9 @@ fn resolve(base: &str, location: &str) -> Result<String, PluginError> {
     if location.starts_with('/') {
         Ok(format!("{scheme}://{}{location}", url.authority))
     } else {
-        Err(PluginError::unavailable(format!("unsupported redirect location `{location}`")))
+        Err(PluginError::unavailable(format!(
+            "unsupported redirect location `{location}`"
+        )))
     }
 }
 
@@ -160,19 +191,30 @@ fn send_once(request: &Request) -> Result<Response, PluginError> {
         Method::Get => ht::Method::Get,
         Method::Post => ht::Method::Post,
     };
-    let scheme = if url.https { ht::Scheme::Https } else { ht::Scheme::Http };
+    let scheme = if url.https {
+        ht::Scheme::Https
+    } else {
+        ht::Scheme::Http
+    };
     let set = outgoing.set_method(&method).is_ok()
         && outgoing.set_scheme(Some(&scheme)).is_ok()
         && outgoing.set_authority(Some(url.authority)).is_ok()
         && outgoing.set_path_with_query(Some(url.path)).is_ok();
     if !set {
-        return Err(PluginError::failed(format!("cannot build a request to `{}`", request.url)));
+        return Err(PluginError::failed(format!(
+            "cannot build a request to `{}`",
+            request.url
+        )));
     }
-    let body = outgoing.body().map_err(|_| PluginError::failed("request body taken twice"))?;
+    let body = outgoing
+        .body()
+        .map_err(|_| PluginError::failed("request body taken twice"))?;
     // The request is handed over before its body is written: the host streams the body.
     let future = outgoing_handler::handle(outgoing, None).map_err(|e| http_error(&url, e))?;
     {
-        let stream = body.write().map_err(|_| PluginError::failed("request body stream"))?;
+        let stream = body
+            .write()
+            .map_err(|_| PluginError::failed("request body stream"))?;
         for chunk in request.body.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
@@ -191,12 +233,21 @@ fn send_once(request: &Request) -> Result<Response, PluginError> {
         .headers()
         .entries()
         .into_iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
         .collect();
-    let incoming = response.consume().map_err(|_| PluginError::unavailable("response body"))?;
+    let incoming = response
+        .consume()
+        .map_err(|_| PluginError::unavailable("response body"))?;
     let mut bytes = Vec::new();
     {
-        let stream = incoming.stream().map_err(|_| PluginError::unavailable("response body"))?;
+        let stream = incoming
+            .stream()
+            .map_err(|_| PluginError::unavailable("response body"))?;
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => {
@@ -216,14 +267,15 @@ fn send_once(request: &Request) -> Result<Response, PluginError> {
         }
     }
     ht::IncomingBody::finish(incoming);
-    Ok(Response { status, headers, body: bytes })
+    Ok(Response {
+        status,
+        headers,
+        body: bytes,
+    })
 }
 
 #[cfg(target_arch = "wasm32")]
-fn http_error(
-    url: &Url<'_>,
-    e: crate::wit::action::wasi::http::types::ErrorCode,
-) -> PluginError {
+fn http_error(url: &Url<'_>, e: crate::wit::action::wasi::http::types::ErrorCode) -> PluginError {
     use crate::wit::action::wasi::http::types::ErrorCode;
     match e {
         ErrorCode::HttpRequestDenied => PluginError::CapabilityDenied {
@@ -248,11 +300,16 @@ mod native {
     pub fn send_once(request: &Request) -> Result<Response, PluginError> {
         let url = parse_url(&request.url)?;
         if url.https {
-            return Err(PluginError::unavailable("natively only http:// is supported"));
+            return Err(PluginError::unavailable(
+                "natively only http:// is supported",
+            ));
         }
-        let unavailable = |e: std::io::Error| PluginError::unavailable(format!("{}: {e}", url.authority));
+        let unavailable =
+            |e: std::io::Error| PluginError::unavailable(format!("{}: {e}", url.authority));
         let mut stream = TcpStream::connect(url.authority).map_err(unavailable)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(unavailable)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(unavailable)?;
         let method = match request.method {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -270,13 +327,19 @@ mod native {
         stream.write_all(head.as_bytes()).map_err(unavailable)?;
         stream.write_all(&request.body).map_err(unavailable)?;
         let mut raw = Vec::new();
-        stream.take(MAX_RESPONSE_BYTES as u64 + 65536).read_to_end(&mut raw).map_err(unavailable)?;
+        stream
+            .take(MAX_RESPONSE_BYTES as u64 + 65536)
+            .read_to_end(&mut raw)
+            .map_err(unavailable)?;
         parse_response(&raw)
     }
 
     fn parse_response(raw: &[u8]) -> Result<Response, PluginError> {
         let bad = || PluginError::unavailable("malformed HTTP response");
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(bad)?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(bad)?;
         let head = String::from_utf8_lossy(&raw[..split]);
         let mut lines = head.split("\r\n");
         let status = lines
@@ -289,11 +352,17 @@ mod native {
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
         let mut body = raw[split + 4..].to_vec();
-        let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+        let chunked = headers
+            .iter()
+            .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
         if chunked {
             body = dechunk(&body).ok_or_else(bad)?;
         }
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
@@ -320,7 +389,11 @@ mod tests {
     fn urls_split_into_scheme_authority_and_path() {
         assert_eq!(
             parse_url("https://api.example.com/v1/chat?x=1").unwrap(),
-            Url { https: true, authority: "api.example.com", path: "/v1/chat?x=1" }
+            Url {
+                https: true,
+                authority: "api.example.com",
+                path: "/v1/chat?x=1"
+            }
         );
         assert_eq!(parse_url("http://127.0.0.1:8089").unwrap().path, "/");
         assert!(parse_url("ftp://x").is_err());

@@ -11,17 +11,41 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("ticket.number", "the ticket's number"),
     ("ticket.subject", "the ticket's subject"),
     ("ticket.status", "the ticket's status"),
-    ("ticket.category", "the ticket's category (empty when unset)"),
-    ("ticket.priority", "the ticket's priority (empty when unset)"),
+    (
+        "ticket.category",
+        "the ticket's category (empty when unset)",
+    ),
+    (
+        "ticket.priority",
+        "the ticket's priority (empty when unset)",
+    ),
     ("ticket.type", "the ticket's type (empty when unset)"),
     ("ticket.source", "the channel the ticket came from"),
-    ("ticket.account", "the connected account of the channel (empty when unset)"),
-    ("ticket.created_at", "when the ticket was created (YYYY-MM-DD HH:MM, UTC)"),
+    (
+        "ticket.account",
+        "the connected account of the channel (empty when unset)",
+    ),
+    (
+        "ticket.created_at",
+        "when the ticket was created (YYYY-MM-DD HH:MM, UTC)",
+    ),
     ("customer.name", "the customer's name"),
-    ("customer.email", "the customer's e-mail (empty when unknown)"),
-    ("customer.phone", "the customer's phone (empty when unknown)"),
-    ("agent.name", "the assigned agent's name (empty when unassigned)"),
-    ("agent.email", "the assigned agent's e-mail (empty when unknown)"),
+    (
+        "customer.email",
+        "the customer's e-mail (empty when unknown)",
+    ),
+    (
+        "customer.phone",
+        "the customer's phone (empty when unknown)",
+    ),
+    (
+        "agent.name",
+        "the assigned agent's name (empty when unassigned)",
+    ),
+    (
+        "agent.email",
+        "the assigned agent's e-mail (empty when unknown)",
+    ),
     ("message.body", "the latest message's text"),
 ];
 
@@ -46,16 +70,25 @@ impl Template {
             }
             let after = &rest[open + 2..];
             let close = after.find("}}").ok_or_else(|| {
-                PluginError::invalid_config(field, "a placeholder opened with `{{` is never closed with `}}`")
-            })?;
-            let name = after[..close].trim();
-            let known = PLACEHOLDERS.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-                let names: Vec<&str> = PLACEHOLDERS.iter().map(|(n, _)| *n).collect();
                 PluginError::invalid_config(
                     field,
-                    format!("unknown placeholder `{{{{{name}}}}}`; known: {}", names.join(", ")),
+                    "a placeholder opened with `{{` is never closed with `}}`",
                 )
             })?;
+            let name = after[..close].trim();
+            let known = PLACEHOLDERS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = PLACEHOLDERS.iter().map(|(n, _)| *n).collect();
+                    PluginError::invalid_config(
+                        field,
+                        format!(
+                            "unknown placeholder `{{{{{name}}}}}`; known: {}",
+                            names.join(", ")
+                        ),
+                    )
+                })?;
             parts.push(Part::Field(known.0));
             rest = &after[close + 2..];
         }
@@ -67,7 +100,9 @@ impl Template {
 
     /// Whether the template uses a placeholder.
     pub fn uses(&self, name: &str) -> bool {
-        self.0.iter().any(|p| matches!(p, Part::Field(f) if *f == name))
+        self.0
+            .iter()
+            .any(|p| matches!(p, Part::Field(f) if *f == name))
     }
 
     /// Render with the values of `ctx`. `agent.*` are looked up in the tenant's directory.
@@ -98,12 +133,15 @@ impl Template {
                         "customer.email" => t.customer.email.clone().unwrap_or_default(),
                         "customer.phone" => t.customer.phone.clone().unwrap_or_default(),
                         "agent.name" => agent.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
-                        "agent.email" => {
-                            agent.as_ref().and_then(|a| a.email.clone()).unwrap_or_default()
-                        }
-                        "message.body" => {
-                            ctx.latest_message.as_ref().map(|m| m.body.clone()).unwrap_or_default()
-                        }
+                        "agent.email" => agent
+                            .as_ref()
+                            .and_then(|a| a.email.clone())
+                            .unwrap_or_default(),
+                        "message.body" => ctx
+                            .latest_message
+                            .as_ref()
+                            .map(|m| m.body.clone())
+                            .unwrap_or_default(),
                         _ => String::new(),
                     };
                     out.push_str(&value);
@@ -122,10 +160,17 @@ mod tests {
     #[test]
     fn fills_ticket_and_customer_placeholders() {
         let ctx = testing::context();
-        let t = Template::parse("body", "Dzień dobry {{customer.name}}, zgłoszenie #{{ ticket.number }}: {{ticket.subject}}").unwrap();
+        let t = Template::parse(
+            "body",
+            "Dzień dobry {{customer.name}}, zgłoszenie #{{ ticket.number }}: {{ticket.subject}}",
+        )
+        .unwrap();
         assert_eq!(
             t.render(&ctx),
-            format!("Dzień dobry {}, zgłoszenie #{}: {}", ctx.ticket.customer.name, ctx.ticket.number, ctx.ticket.subject)
+            format!(
+                "Dzień dobry {}, zgłoszenie #{}: {}",
+                ctx.ticket.customer.name, ctx.ticket.number, ctx.ticket.subject
+            )
         );
     }
 
@@ -133,7 +178,9 @@ mod tests {
     fn agent_name_comes_from_the_directory() {
         let mut ctx = testing::context();
         ctx.ticket.assignee = Some("a1".into());
-        testing::Directory::new().agent("a1", "Anna Nowak").install();
+        testing::Directory::new()
+            .agent("a1", "Anna Nowak")
+            .install();
         let t = Template::parse("body", "{{agent.name}}").unwrap();
         assert_eq!(t.render(&ctx), "Anna Nowak");
         ctx.ticket.assignee = None;
@@ -143,7 +190,9 @@ mod tests {
     #[test]
     fn unknown_and_unclosed_placeholders_are_config_errors() {
         let e = Template::parse("body", "Hi {{customer.nmae}}").unwrap_err();
-        let PluginError::InvalidConfig { path, message } = e else { panic!() };
+        let PluginError::InvalidConfig { path, message } = e else {
+            panic!()
+        };
         assert_eq!(path, "body");
         assert!(message.contains("customer.nmae"), "{message}");
         assert!(Template::parse("subject", "Hi {{ticket.number").is_err());
@@ -152,6 +201,11 @@ mod tests {
     #[test]
     fn text_without_placeholders_is_kept() {
         let ctx = testing::context();
-        assert_eq!(Template::parse("b", "Thanks! {not a placeholder}").unwrap().render(&ctx), "Thanks! {not a placeholder}");
+        assert_eq!(
+            Template::parse("b", "Thanks! {not a placeholder}")
+                .unwrap()
+                .render(&ctx),
+            "Thanks! {not a placeholder}"
+        );
     }
 }

@@ -20,7 +20,9 @@ use std::cell::RefCell;
 
 /// A timestamp from RFC 3339 text (`2026-11-16T10:00:00Z`). Panics on bad text: for tests.
 pub fn at(rfc3339: &str) -> Timestamp {
-    rfc3339.parse().unwrap_or_else(|e| panic!("`{rfc3339}` is not RFC 3339: {e}"))
+    rfc3339
+        .parse()
+        .unwrap_or_else(|e| panic!("`{rfc3339}` is not RFC 3339: {e}"))
 }
 
 /// A new e-mail ticket from a Polish customer, created at 2026-11-16 09:00 UTC, status `new`.

@@ -31,7 +31,13 @@ pub struct Phrases(Vec<String>);
 impl Phrases {
     /// Fold the phrases; empty phrases are dropped.
     pub fn new<S: AsRef<str>>(phrases: &[S]) -> Self {
-        Phrases(phrases.iter().map(|p| fold(p.as_ref())).filter(|p| !p.is_empty()).collect())
+        Phrases(
+            phrases
+                .iter()
+                .map(|p| fold(p.as_ref()))
+                .filter(|p| !p.is_empty())
+                .collect(),
+        )
     }
 
     /// Whether any phrase occurs in `text`.
@@ -61,7 +67,10 @@ mod tests {
 
     #[test]
     fn whitespace_runs_do_not_break_a_phrase() {
-        assert!(contains("Numer\t zamówienia:\n 123", "numer zamówienia: 123"));
+        assert!(contains(
+            "Numer\t zamówienia:\n 123",
+            "numer zamówienia: 123"
+        ));
     }
 
     #[test]
@@ -71,6 +80,9 @@ mod tests {
         assert!(!p.all_in("Reklamacja butów"));
         assert!(p.all_in("Zwrot i reklamacja"));
         assert!(!Phrases::new::<&str>(&[]).all_in("x"));
-        assert!(!Phrases::new(&[""]).any_in("x"), "an empty phrase matches nothing");
+        assert!(
+            !Phrases::new(&[""]).any_in("x"),
+            "an empty phrase matches nothing"
+        );
     }
 }

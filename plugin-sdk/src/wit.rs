@@ -105,7 +105,13 @@ pub(crate) fn lookup_inbox(id: &str) -> Option<t::Inbox> {
 fn calendar(c: wd::Calendar) -> t::Calendar {
     let mut weekly: [Vec<t::Interval>; 7] = Default::default();
     for (day, intervals) in weekly.iter_mut().zip(c.weekly) {
-        *day = intervals.into_iter().map(|i| t::Interval { start: i.start, end: i.end }).collect();
+        *day = intervals
+            .into_iter()
+            .map(|i| t::Interval {
+                start: i.start,
+                end: i.end,
+            })
+            .collect();
     }
     t::Calendar {
         timezone: c.timezone,
@@ -131,7 +137,10 @@ fn context_from(c: w::Context) -> t::Context {
             w::Event::AgentMessage => t::Event::AgentMessage,
             w::Event::ReturnCreated => t::Event::ReturnCreated,
             w::Event::TagAdded(tag) => t::Event::TagAdded { tag },
-            w::Event::StatusChanged(s) => t::Event::StatusChanged { from: s.from, to: s.to },
+            w::Event::StatusChanged(s) => t::Event::StatusChanged {
+                from: s.from,
+                to: s.to,
+            },
             w::Event::ScheduleTick => t::Event::ScheduleTick,
         },
         ticket: ticket(c.ticket),
@@ -168,7 +177,11 @@ fn ticket(k: w::Ticket) -> t::Ticket {
         inbox: k.inbox,
         inbox_group: k.inbox_group,
         account: k.account,
-        customer: t::Customer { name: k.customer.name, email: k.customer.email, phone: k.customer.phone },
+        customer: t::Customer {
+            name: k.customer.name,
+            email: k.customer.email,
+            phone: k.customer.phone,
+        },
         assignee: k.assignee,
         assigned_at: k.assigned_at.map(time),
         tags: k.tags,
@@ -216,15 +229,27 @@ fn effect(e: t::Effect) -> w::Effect {
         t::Effect::Unassign => w::Effect::Unassign,
         t::Effect::AddTags { tags } => w::Effect::AddTags(tags),
         t::Effect::RemoveTags { tags } => w::Effect::RemoveTags(tags),
-        t::Effect::Reply { body, subject, language } => {
-            w::Effect::Reply(w::Reply { body, subject, language })
-        }
+        t::Effect::Reply {
+            body,
+            subject,
+            language,
+        } => w::Effect::Reply(w::Reply {
+            body,
+            subject,
+            language,
+        }),
         t::Effect::SendEmail { to, subject, body } => {
             w::Effect::SendEmail(w::Email { to, subject, body })
         }
-        t::Effect::NotifyUser { user, subject, body } => {
-            w::Effect::NotifyUser(w::Notification { user, subject, body })
-        }
+        t::Effect::NotifyUser {
+            user,
+            subject,
+            body,
+        } => w::Effect::NotifyUser(w::Notification {
+            user,
+            subject,
+            body,
+        }),
         t::Effect::SendSms { to, body } => w::Effect::SendSms(w::Sms { to, body }),
     }
 }

@@ -53,23 +53,41 @@ type Shared = Arc<Mutex<Vec<Recorded>>>;
 fn record(shared: &Shared, path: &str, headers: &HeaderMap, body: &str) {
     let headers = headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     let body = serde_json::from_str(body).unwrap_or(Value::Null);
-    shared.lock().unwrap().push(Recorded { path: path.to_owned(), headers, body });
+    shared.lock().unwrap().push(Recorded {
+        path: path.to_owned(),
+        headers,
+        body,
+    });
 }
 
 async fn translate(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
     record(&shared, "/translate", &headers, &body);
     let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "Invalid request"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "Invalid request"})),
+        )
+            .into_response();
     };
     let (Some(q), Some(target)) = (request["q"].as_str(), request["target"].as_str()) else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "Invalid request: missing q or target"})))
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "Invalid request: missing q or target"})),
+        )
             .into_response();
     };
     // A fake translation: known phrases are translated, the rest is marked with the language.
-    let translated = q.replace("Dzień dobry", "Guten Tag").replace("Dziękujemy", "Vielen Dank");
+    let translated = q
+        .replace("Dzień dobry", "Guten Tag")
+        .replace("Dziękujemy", "Vielen Dank");
     axum::Json(json!({"translatedText": format!("[{target}] {translated}")})).into_response()
 }
 
@@ -107,7 +125,10 @@ pub fn start() -> FakeServices {
     let shared = requests.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let app = Router::new()
                 .route("/translate", post(translate))

@@ -35,7 +35,11 @@ impl TestServer {
     /// Start a server on a fresh database file.
     pub fn start() -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: format!("sqlite://{}", dir.path().join("ferrule.db").display()),
@@ -50,36 +54,60 @@ impl TestServer {
             tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
             addr
         });
-        TestServer { addr, operator: "operator-secret".into(), runtime, _dir: dir }
+        TestServer {
+            addr,
+            operator: "operator-secret".into(),
+            runtime,
+            _dir: dir,
+        }
     }
 
     /// Send a request; `token` becomes a bearer token; `body` is sent as is.
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
         let addr = self.addr;
         let uri = format!("http://{addr}/api/v1{path}");
-        let mut request = Request::builder().method(method).uri(&uri).header("host", addr.to_string());
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("host", addr.to_string());
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
         if body.is_some() {
             request = request.header("content-type", "application/json");
         }
-        let request = request.body(Full::new(Bytes::from(body.unwrap_or_default().to_owned()))).unwrap();
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
+            .unwrap();
         self.runtime.block_on(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
             let response = sender.send_request(request).await.unwrap();
             let status = response.status().as_u16();
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+            Reply {
+                status,
+                body: serde_json::from_str(&text).unwrap_or(Value::Null),
+                text,
+            }
         })
     }
 
     /// Create a tenant; returns its API key.
     pub fn tenant(&self, name: &str) -> String {
-        let r = self.call("POST", "/tenants", Some(&self.operator), Some(&format!(r#"{{"name": "{name}", "timezone": "Europe/Warsaw"}}"#)));
+        let r = self.call(
+            "POST",
+            "/tenants",
+            Some(&self.operator),
+            Some(&format!(
+                r#"{{"name": "{name}", "timezone": "Europe/Warsaw"}}"#
+            )),
+        );
         assert_eq!(r.status, 201, "{}", r.text);
         r.body["api_key"].as_str().unwrap().to_owned()
     }
@@ -105,7 +133,8 @@ impl Client<'_> {
 
     /// A request with a JSON body.
     pub fn send(&self, method: &str, path: &str, body: &Value) -> Reply {
-        self.server.call(method, path, Some(self.key), Some(&body.to_string()))
+        self.server
+            .call(method, path, Some(self.key), Some(&body.to_string()))
     }
 
     /// POST JSON and expect `status`; returns the body.

@@ -13,11 +13,16 @@ fn ticket(c: &Client, body: Value) -> Value {
 }
 
 fn agent(c: &Client, name: &str) -> i64 {
-    c.post_ok("/agents", json!({"name": name, "email": "a@sklep.pl"}), 201)["id"].as_i64().unwrap()
+    c.post_ok("/agents", json!({"name": name, "email": "a@sklep.pl"}), 201)["id"]
+        .as_i64()
+        .unwrap()
 }
 
 fn runs(c: &Client, ticket: i64) -> Vec<Value> {
-    c.get(&format!("/tickets/{ticket}/runs")).body["runs"].as_array().unwrap().clone()
+    c.get(&format!("/tickets/{ticket}/runs")).body["runs"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -26,16 +31,25 @@ fn seed_001_source_is_not_allegro_discussions_assigns_an_agent() {
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
     let anna = agent(&c, "Anna Nowak");
-    rule(&c, json!({
-        "name": "Everything but Allegro discussions → Anna",
-        "trigger": {"events": ["ticket_created"]},
-        "conditions": {"not": {"plugin": "source", "config": {"is": ["allegro-discussions"]}}},
-        "actions": [{"plugin": "assign-agent", "config": {"agent": anna.to_string()}}]
-    }));
-    let mail = ticket(&c, json!({"subject": "Faktura", "source": "email", "customer": {"name": "Jan"}}));
+    rule(
+        &c,
+        json!({
+            "name": "Everything but Allegro discussions → Anna",
+            "trigger": {"events": ["ticket_created"]},
+            "conditions": {"not": {"plugin": "source", "config": {"is": ["allegro-discussions"]}}},
+            "actions": [{"plugin": "assign-agent", "config": {"agent": anna.to_string()}}]
+        }),
+    );
+    let mail = ticket(
+        &c,
+        json!({"subject": "Faktura", "source": "email", "customer": {"name": "Jan"}}),
+    );
     assert_eq!(mail["assignee"], anna);
     assert_eq!(mail["runs"][0]["outcome"], "fired");
-    let discussion = ticket(&c, json!({"subject": "Pytanie", "source": "allegro-discussions", "customer": {"name": "Ola"}}));
+    let discussion = ticket(
+        &c,
+        json!({"subject": "Pytanie", "source": "allegro-discussions", "customer": {"name": "Ola"}}),
+    );
     assert_eq!(discussion["assignee"], Value::Null);
 
     // The run record explains the decision: the `source` leaf under `not` answered true.
@@ -51,16 +65,28 @@ fn subject_contains_matches_polish_and_russian_upper_case_and_tags() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    rule(&c, json!({
-        "name": "Returns", "trigger": {"events": ["ticket_created"]},
-        "conditions": {"any": [{"plugin": "subject-contains", "config": {"phrases": ["zwrot", "возврат"]}}]},
-        "actions": [{"plugin": "add-tags", "config": {"tags": ["Zwrot"]}}]
-    }));
-    let pl = ticket(&c, json!({"subject": "ZWROT ZAMÓWIENIA 1042", "source": "email", "customer": {"name": "Jan"}}));
+    rule(
+        &c,
+        json!({
+            "name": "Returns", "trigger": {"events": ["ticket_created"]},
+            "conditions": {"any": [{"plugin": "subject-contains", "config": {"phrases": ["zwrot", "возврат"]}}]},
+            "actions": [{"plugin": "add-tags", "config": {"tags": ["Zwrot"]}}]
+        }),
+    );
+    let pl = ticket(
+        &c,
+        json!({"subject": "ZWROT ZAMÓWIENIA 1042", "source": "email", "customer": {"name": "Jan"}}),
+    );
     assert_eq!(pl["tags"], json!(["zwrot"]));
-    let ru = ticket(&c, json!({"subject": "ВОЗВРАТ ТОВАРА", "source": "chat", "customer": {"name": "Иван"}}));
+    let ru = ticket(
+        &c,
+        json!({"subject": "ВОЗВРАТ ТОВАРА", "source": "chat", "customer": {"name": "Иван"}}),
+    );
     assert_eq!(ru["tags"], json!(["zwrot"]));
-    let other = ticket(&c, json!({"subject": "Dostawa", "source": "email", "customer": {"name": "Ola"}}));
+    let other = ticket(
+        &c,
+        json!({"subject": "Dostawa", "source": "email", "customer": {"name": "Ola"}}),
+    );
     assert_eq!(other["tags"], json!([]));
 }
 
@@ -71,16 +97,35 @@ fn allegro_accounts_route_to_their_agents() {
     let c = server.as_tenant(&key);
     let (anna, piotr) = (agent(&c, "Anna"), agent(&c, "Piotr"));
     for (account, who) in [("sklep_kowalski", anna), ("outlet_kowalski", piotr)] {
-        rule(&c, json!({
-            "name": format!("{account} → agent"), "trigger": {"events": ["ticket_created"]},
-            "conditions": {"all": [{"plugin": "allegro-account", "config": {"is": [account]}}]},
-            "actions": [{"plugin": "assign-agent", "config": {"agent": who}}]
-        }));
+        rule(
+            &c,
+            json!({
+                "name": format!("{account} → agent"), "trigger": {"events": ["ticket_created"]},
+                "conditions": {"all": [{"plugin": "allegro-account", "config": {"is": [account]}}]},
+                "actions": [{"plugin": "assign-agent", "config": {"agent": who}}]
+            }),
+        );
     }
-    let t1 = ticket(&c, json!({"subject": "a", "source": "allegro-messages", "account": "sklep_kowalski", "customer": {"name": "x"}}));
-    let t2 = ticket(&c, json!({"subject": "b", "source": "allegro-discussions", "account": "outlet_kowalski", "customer": {"name": "y"}}));
-    let t3 = ticket(&c, json!({"subject": "c", "source": "email", "account": "sklep_kowalski", "customer": {"name": "z"}}));
-    assert_eq!((t1["assignee"].as_i64(), t2["assignee"].as_i64(), t3["assignee"].as_i64()), (Some(anna), Some(piotr), None));
+    let t1 = ticket(
+        &c,
+        json!({"subject": "a", "source": "allegro-messages", "account": "sklep_kowalski", "customer": {"name": "x"}}),
+    );
+    let t2 = ticket(
+        &c,
+        json!({"subject": "b", "source": "allegro-discussions", "account": "outlet_kowalski", "customer": {"name": "y"}}),
+    );
+    let t3 = ticket(
+        &c,
+        json!({"subject": "c", "source": "email", "account": "sklep_kowalski", "customer": {"name": "z"}}),
+    );
+    assert_eq!(
+        (
+            t1["assignee"].as_i64(),
+            t2["assignee"].as_i64(),
+            t3["assignee"].as_i64()
+        ),
+        (Some(anna), Some(piotr), None)
+    );
 }
 
 #[test]
@@ -90,26 +135,69 @@ fn acknowledgement_in_and_after_working_hours_fills_placeholders() {
     let c = server.as_tenant(&key);
     let always = json!({"timezone": "Europe/Warsaw", "weekly": {"mon": [["00:00", "24:00"]], "tue": [["00:00", "24:00"]], "wed": [["00:00", "24:00"]], "thu": [["00:00", "24:00"]], "fri": [["00:00", "24:00"]], "sat": [["00:00", "24:00"]], "sun": [["00:00", "24:00"]]}});
     let never = json!({"timezone": "Europe/Warsaw", "weekly": {}});
-    let open = c.post_ok("/inboxes", json!({"name": "Zwroty", "working_hours": always}), 201)["id"].as_i64().unwrap();
-    let closed = c.post_ok("/inboxes", json!({"name": "Reklamacje", "working_hours": never}), 201)["id"].as_i64().unwrap();
+    let open = c.post_ok(
+        "/inboxes",
+        json!({"name": "Zwroty", "working_hours": always}),
+        201,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let closed = c.post_ok(
+        "/inboxes",
+        json!({"name": "Reklamacje", "working_hours": never}),
+        201,
+    )["id"]
+        .as_i64()
+        .unwrap();
     let made = c.post_ok("/rule-templates/queue-acknowledgement", json!({"parameters": {
         "in_hours_body": "Dzień dobry {{customer.name}}, zgłoszenie #{{ticket.number}} ({{ticket.subject}}) przyjęte.",
         "after_hours_body": "Dzień dobry {{customer.name}}, odpowiemy po godzinach pracy (#{{ticket.number}})."
     }}), 201);
     assert_eq!(made["rules"].as_array().unwrap().len(), 2);
 
-    let first = ticket(&c, json!({"subject": "Zwrot butów", "source": "email", "inbox": open,
-        "customer": {"name": "Jan Kowalski"}, "message": {"body": "Chcę zwrócić buty."}}));
-    let messages = c.get(&format!("/tickets/{}/messages", first["id"])).body["messages"].as_array().unwrap().clone();
-    assert_eq!(messages.len(), 2, "the customer's message and the acknowledgement");
+    let first = ticket(
+        &c,
+        json!({"subject": "Zwrot butów", "source": "email", "inbox": open,
+        "customer": {"name": "Jan Kowalski"}, "message": {"body": "Chcę zwrócić buty."}}),
+    );
+    let messages = c.get(&format!("/tickets/{}/messages", first["id"])).body["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the customer's message and the acknowledgement"
+    );
     assert_eq!(messages[1]["direction"], "outbound");
-    assert_eq!(messages[1]["body"], format!("Dzień dobry Jan Kowalski, zgłoszenie #{} (Zwrot butów) przyjęte.", first["number"]));
+    assert_eq!(
+        messages[1]["body"],
+        format!(
+            "Dzień dobry Jan Kowalski, zgłoszenie #{} (Zwrot butów) przyjęte.",
+            first["number"]
+        )
+    );
 
-    let late = ticket(&c, json!({"subject": "Reklamacja", "source": "email", "inbox": closed,
-        "customer": {"name": "Ola"}, "message": {"body": "Zepsute."}}));
-    let messages = c.get(&format!("/tickets/{}/messages", late["id"])).body["messages"].as_array().unwrap().clone();
-    assert_eq!(messages[1]["body"], format!("Dzień dobry Ola, odpowiemy po godzinach pracy (#{}).", late["number"]));
-    assert_eq!(c.get(&format!("/tickets/{}", late["id"])).body["answered"], true);
+    let late = ticket(
+        &c,
+        json!({"subject": "Reklamacja", "source": "email", "inbox": closed,
+        "customer": {"name": "Ola"}, "message": {"body": "Zepsute."}}),
+    );
+    let messages = c.get(&format!("/tickets/{}/messages", late["id"])).body["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        messages[1]["body"],
+        format!(
+            "Dzień dobry Ola, odpowiemy po godzinach pracy (#{}).",
+            late["number"]
+        )
+    );
+    assert_eq!(
+        c.get(&format!("/tickets/{}", late["id"])).body["answered"],
+        true
+    );
 }
 
 #[test]
@@ -118,12 +206,29 @@ fn status_flow_template_follows_the_conversation() {
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
     c.post_ok("/rule-templates/status-flow", json!({}), 201);
-    let t = ticket(&c, json!({"subject": "Pytanie", "source": "email", "customer": {"name": "Jan"}, "message": {"body": "Hej"}}));
-    assert_eq!(t["status"], "new", "the first customer message does not move a new ticket");
+    let t = ticket(
+        &c,
+        json!({"subject": "Pytanie", "source": "email", "customer": {"name": "Jan"}, "message": {"body": "Hej"}}),
+    );
+    assert_eq!(
+        t["status"], "new",
+        "the first customer message does not move a new ticket"
+    );
     let id = t["id"].as_i64().unwrap();
-    c.post_ok(&format!("/tickets/{id}/messages"), json!({"author": "agent", "body": "Sprawdzamy."}), 201);
-    assert_eq!(c.get(&format!("/tickets/{id}")).body["status"], "waiting-for-customer");
-    c.post_ok(&format!("/tickets/{id}/messages"), json!({"author": "customer", "body": "Dzięki, czekam."}), 201);
+    c.post_ok(
+        &format!("/tickets/{id}/messages"),
+        json!({"author": "agent", "body": "Sprawdzamy."}),
+        201,
+    );
+    assert_eq!(
+        c.get(&format!("/tickets/{id}")).body["status"],
+        "waiting-for-customer"
+    );
+    c.post_ok(
+        &format!("/tickets/{id}/messages"),
+        json!({"author": "customer", "body": "Dzięki, czekam."}),
+        201,
+    );
     let now = c.get(&format!("/tickets/{id}")).body;
     assert_eq!(now["status"], "in-progress");
     assert_eq!(now["answered"], false);
@@ -134,17 +239,29 @@ fn effects_of_one_rule_are_visible_to_the_next_and_raise_events() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    rule(&c, json!({"name": "tag returns", "trigger": {"events": ["ticket_created"]},
+    rule(
+        &c,
+        json!({"name": "tag returns", "trigger": {"events": ["ticket_created"]},
         "conditions": {"all": [{"plugin": "subject-contains", "config": {"phrases": ["zwrot"]}}]},
-        "actions": [{"plugin": "set-status", "config": {"status": "open"}}]}));
+        "actions": [{"plugin": "set-status", "config": {"status": "open"}}]}),
+    );
     // Sees the status set by the rule above in the same event.
-    rule(&c, json!({"name": "open → in progress", "trigger": {"events": ["ticket_created"]},
+    rule(
+        &c,
+        json!({"name": "open → in progress", "trigger": {"events": ["ticket_created"]},
         "conditions": {"all": [{"plugin": "status", "config": {"is": ["open"]}}]},
-        "actions": [{"plugin": "add-tags", "config": {"tags": ["seen-open"]}}]}));
+        "actions": [{"plugin": "add-tags", "config": {"tags": ["seen-open"]}}]}),
+    );
     // Runs on the status_changed event the first rule raised.
-    rule(&c, json!({"name": "on status change", "trigger": {"events": ["status_changed"]},
-        "actions": [{"plugin": "add-tags", "config": {"tags": ["status-moved"]}}]}));
-    let t = ticket(&c, json!({"subject": "Zwrot", "source": "email", "customer": {"name": "Jan"}}));
+    rule(
+        &c,
+        json!({"name": "on status change", "trigger": {"events": ["status_changed"]},
+        "actions": [{"plugin": "add-tags", "config": {"tags": ["status-moved"]}}]}),
+    );
+    let t = ticket(
+        &c,
+        json!({"subject": "Zwrot", "source": "email", "customer": {"name": "Jan"}}),
+    );
     assert_eq!(t["status"], "open");
     assert_eq!(t["tags"], json!(["seen-open", "status-moved"]));
 }
@@ -154,14 +271,35 @@ fn loops_stop_because_a_rule_fires_once_per_chain() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    rule(&c, json!({"name": "ping", "trigger": {"events": ["tag_added", "ticket_created"]},
-        "actions": [{"plugin": "set-status", "config": {"status": "open"}}, {"plugin": "add-tags", "config": {"tags": ["ping"]}}]}));
-    rule(&c, json!({"name": "pong", "trigger": {"events": ["status_changed", "tag_added"]},
-        "actions": [{"plugin": "set-status", "config": {"status": "in-progress"}}, {"plugin": "add-tags", "config": {"tags": ["pong"]}}]}));
-    let t = ticket(&c, json!({"subject": "loop", "source": "email", "customer": {"name": "Jan"}}));
-    let outcomes: Vec<&str> = t["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == "fired").count(), 2, "{outcomes:?}");
-    assert!(outcomes.contains(&"skipped"), "loop protection is recorded: {outcomes:?}");
+    rule(
+        &c,
+        json!({"name": "ping", "trigger": {"events": ["tag_added", "ticket_created"]},
+        "actions": [{"plugin": "set-status", "config": {"status": "open"}}, {"plugin": "add-tags", "config": {"tags": ["ping"]}}]}),
+    );
+    rule(
+        &c,
+        json!({"name": "pong", "trigger": {"events": ["status_changed", "tag_added"]},
+        "actions": [{"plugin": "set-status", "config": {"status": "in-progress"}}, {"plugin": "add-tags", "config": {"tags": ["pong"]}}]}),
+    );
+    let t = ticket(
+        &c,
+        json!({"subject": "loop", "source": "email", "customer": {"name": "Jan"}}),
+    );
+    let outcomes: Vec<&str> = t["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "fired").count(),
+        2,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&"skipped"),
+        "loop protection is recorded: {outcomes:?}"
+    );
     assert_eq!(t["status"], "in-progress");
 }
 
@@ -171,17 +309,32 @@ fn a_failing_plugin_fails_only_its_rule_and_changes_nothing() {
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
     // The ticket has no inbox, so `working-hours {of: inbox}` fails at run time.
-    rule(&c, json!({"name": "needs an inbox", "trigger": {"events": ["ticket_created"]},
+    rule(
+        &c,
+        json!({"name": "needs an inbox", "trigger": {"events": ["ticket_created"]},
         "conditions": {"all": [{"plugin": "working-hours", "config": {"of": "inbox"}}]},
-        "actions": [{"plugin": "add-tags", "config": {"tags": ["never"]}}]}));
-    rule(&c, json!({"name": "still runs", "trigger": {"events": ["ticket_created"]},
-        "actions": [{"plugin": "add-tags", "config": {"tags": ["ok"]}}]}));
-    let t = ticket(&c, json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}));
+        "actions": [{"plugin": "add-tags", "config": {"tags": ["never"]}}]}),
+    );
+    rule(
+        &c,
+        json!({"name": "still runs", "trigger": {"events": ["ticket_created"]},
+        "actions": [{"plugin": "add-tags", "config": {"tags": ["ok"]}}]}),
+    );
+    let t = ticket(
+        &c,
+        json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}),
+    );
     assert_eq!(t["tags"], json!(["ok"]));
     let records = runs(&c, t["id"].as_i64().unwrap());
-    let failed = records.iter().find(|r| r["rule_name"] == "needs an inbox").unwrap();
+    let failed = records
+        .iter()
+        .find(|r| r["rule_name"] == "needs an inbox")
+        .unwrap();
     assert_eq!(failed["outcome"], "failed");
-    assert!(failed["error"].as_str().unwrap().contains("no inbox"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("no inbox"),
+        "{failed}"
+    );
     assert_eq!(failed["effects"], json!([]));
 }
 
@@ -190,21 +343,41 @@ fn disabled_rules_never_run_and_dry_run_changes_nothing() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    let id = rule(&c, json!({"name": "close", "trigger": {"events": ["ticket_created"]},
-        "actions": [{"plugin": "set-status", "config": {"status": "closed"}}]}));
+    let id = rule(
+        &c,
+        json!({"name": "close", "trigger": {"events": ["ticket_created"]},
+        "actions": [{"plugin": "set-status", "config": {"status": "closed"}}]}),
+    );
     let patched = c.send("PATCH", &format!("/rules/{id}"), &json!({"enabled": false}));
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["enabled"], false);
     assert_eq!(patched.body["revision"], 2);
-    let t = ticket(&c, json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}));
+    let t = ticket(
+        &c,
+        json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}),
+    );
     assert_eq!(t["status"], "new");
     assert_eq!(t["runs"], json!([]));
 
-    let dry = c.post_ok(&format!("/rules/{id}/dry-run"), json!({"ticket_id": t["id"]}), 200);
+    let dry = c.post_ok(
+        &format!("/rules/{id}/dry-run"),
+        json!({"ticket_id": t["id"]}),
+        200,
+    );
     assert_eq!(dry["outcome"], "would_fire");
-    assert_eq!(dry["effects"], json!([{"type": "set_status", "status": "closed"}]));
-    assert_eq!(c.get(&format!("/tickets/{}", t["id"])).body["status"], "new", "a dry run applies nothing");
-    assert!(runs(&c, t["id"].as_i64().unwrap()).is_empty(), "a dry run leaves no run record");
+    assert_eq!(
+        dry["effects"],
+        json!([{"type": "set_status", "status": "closed"}])
+    );
+    assert_eq!(
+        c.get(&format!("/tickets/{}", t["id"])).body["status"],
+        "new",
+        "a dry run applies nothing"
+    );
+    assert!(
+        runs(&c, t["id"].as_i64().unwrap()).is_empty(),
+        "a dry run leaves no run record"
+    );
 
     let revisions = c.get(&format!("/rules/{id}/revisions")).body;
     assert_eq!(revisions["revisions"][0]["definition"]["enabled"], true);
@@ -216,11 +389,23 @@ fn operations_endpoints_answer() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    ticket(&c, json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}));
-    assert_eq!(server.call("GET", "/healthz", None, None).body["status"], "ok");
+    ticket(
+        &c,
+        json!({"subject": "x", "source": "email", "customer": {"name": "Jan"}}),
+    );
+    assert_eq!(
+        server.call("GET", "/healthz", None, None).body["status"],
+        "ok"
+    );
     let metrics = server.call("GET", "/metrics", None, None).text;
-    assert!(metrics.contains("ferrule_events_processed_total 1"), "{metrics}");
-    assert!(metrics.contains("ferrule_http_request_seconds_count"), "{metrics}");
+    assert!(
+        metrics.contains("ferrule_events_processed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ferrule_http_request_seconds_count"),
+        "{metrics}"
+    );
     let doc = server.call("GET", "/openapi.json", None, None).body;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/tickets"]["post"]["requestBody"].is_object());

@@ -46,7 +46,9 @@ pub struct NewInboxBody {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/agents", get(list_agents).post(create_agent)).route("/inboxes", get(list_inboxes).post(create_inbox))
+    Router::new()
+        .route("/agents", get(list_agents).post(create_agent))
+        .route("/inboxes", get(list_inboxes).post(create_inbox))
 }
 
 /// A calendar from JSON; errors name the calendar's part.
@@ -55,9 +57,13 @@ pub fn calendar(value: Option<Value>) -> Result<Option<Calendar>, ApiError> {
     if value.is_null() {
         return Ok(None);
     }
-    let calendar: Calendar = serde_json::from_value(value).map_err(|e| ApiError::invalid("working_hours", e.to_string()))?;
+    let calendar: Calendar = serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid("working_hours", e.to_string()))?;
     if calendar.timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(ApiError::invalid("working_hours.timezone", format!("`{}` is not an IANA time zone", calendar.timezone)));
+        return Err(ApiError::invalid(
+            "working_hours.timezone",
+            format!("`{}` is not an IANA time zone", calendar.timezone),
+        ));
     }
     Ok(Some(calendar))
 }
@@ -65,7 +71,10 @@ pub fn calendar(value: Option<Value>) -> Result<Option<Calendar>, ApiError> {
 fn name(text: &str) -> Result<String, ApiError> {
     let name = text.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid("name", "give a name of 1 to 200 characters"));
+        return Err(ApiError::invalid(
+            "name",
+            "give a name of 1 to 200 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -80,29 +89,59 @@ pub fn inbox_json(i: &InboxRow) -> Value {
            "working_hours": i.working_hours.as_deref().and_then(|h| serde_json::from_str::<Value>(h).ok())})
 }
 
-async fn create_agent(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b): Body<NewAgentBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create_agent(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Body(b): Body<NewAgentBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     if let Some(email) = &b.email
         && !email.contains('@')
     {
-        return Err(ApiError::invalid("email", format!("`{email}` is not an e-mail address")));
+        return Err(ApiError::invalid(
+            "email",
+            format!("`{email}` is not an e-mail address"),
+        ));
     }
-    let new = NewAgent { name: name(&b.name)?, email: b.email, phone: b.phone, working_hours: calendar(b.working_hours)? };
+    let new = NewAgent {
+        name: name(&b.name)?,
+        email: b.email,
+        phone: b.phone,
+        working_hours: calendar(b.working_hours)?,
+    };
     let row = s.engine.store().create_agent(t.id, &new).await?;
     Ok((StatusCode::CREATED, Json(agent_json(&row))))
 }
 
-async fn list_agents(TenantCaller(t): TenantCaller, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list_agents(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let rows = s.engine.store().agents(t.id).await?;
-    Ok(Json(json!({"agents": rows.iter().map(agent_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"agents": rows.iter().map(agent_json).collect::<Vec<_>>()}),
+    ))
 }
 
-async fn create_inbox(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b): Body<NewInboxBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let new = NewInbox { name: name(&b.name)?, group: b.group, working_hours: calendar(b.working_hours)? };
+async fn create_inbox(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Body(b): Body<NewInboxBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new = NewInbox {
+        name: name(&b.name)?,
+        group: b.group,
+        working_hours: calendar(b.working_hours)?,
+    };
     let row = s.engine.store().create_inbox(t.id, &new).await?;
     Ok((StatusCode::CREATED, Json(inbox_json(&row))))
 }
 
-async fn list_inboxes(TenantCaller(t): TenantCaller, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list_inboxes(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let rows = s.engine.store().inboxes(t.id).await?;
-    Ok(Json(json!({"inboxes": rows.iter().map(inbox_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"inboxes": rows.iter().map(inbox_json).collect::<Vec<_>>()}),
+    ))
 }

@@ -38,12 +38,18 @@ pub enum ApiError {
 impl ApiError {
     /// A 422 at a field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Invalid { message: message.into(), field: Some(field.into()) }
+        ApiError::Invalid {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// A 400 at a field.
     pub fn bad(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { message: message.into(), field: Some(field.into()) }
+        ApiError::BadRequest {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// A 404 for a kind of object.
@@ -55,15 +61,24 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, field) = match self {
-            ApiError::BadRequest { message, field } => (StatusCode::BAD_REQUEST, "bad_request", message, field),
+            ApiError::BadRequest { message, field } => {
+                (StatusCode::BAD_REQUEST, "bad_request", message, field)
+            }
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, None),
-            ApiError::Invalid { message, field } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field),
+            ApiError::Invalid { message, field } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned(), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log".to_owned(),
+                    None,
+                )
             }
         };
         let mut error = json!({"code": code, "message": message});
@@ -89,9 +104,15 @@ impl From<crate::engine::EngineError> for ApiError {
 impl From<crate::domain::rule::FieldError> for ApiError {
     fn from(e: crate::domain::rule::FieldError) -> Self {
         if e.type_error {
-            ApiError::BadRequest { message: e.message, field: Some(e.field) }
+            ApiError::BadRequest {
+                message: e.message,
+                field: Some(e.field),
+            }
         } else {
-            ApiError::Invalid { message: e.message, field: Some(e.field) }
+            ApiError::Invalid {
+                message: e.message,
+                field: Some(e.field),
+            }
         }
     }
 }

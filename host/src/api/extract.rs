@@ -18,7 +18,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::BadRequest { message: format!("cannot read the body: {e}"), field: None })?;
+            .map_err(|e| ApiError::BadRequest {
+                message: format!("cannot read the body: {e}"),
+                field: None,
+            })?;
         parse(&bytes).map(Body)
     }
 }
@@ -57,7 +60,9 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
-    let text = header.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
     text.strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -89,7 +94,9 @@ impl FromRequestParts<AppState> for TenantCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Tenant(t) => Ok(TenantCaller(t)),
-            Caller::Operator => Err(ApiError::Forbidden("this endpoint works on a tenant's data: use the tenant's API key".into())),
+            Caller::Operator => Err(ApiError::Forbidden(
+                "this endpoint works on a tenant's data: use the tenant's API key".into(),
+            )),
         }
     }
 }
@@ -104,7 +111,9 @@ impl FromRequestParts<AppState> for OperatorCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Operator => Ok(OperatorCaller),
-            Caller::Tenant(_) => Err(ApiError::Forbidden("only the operator token may do this".into())),
+            Caller::Tenant(_) => Err(ApiError::Forbidden(
+                "only the operator token may do this".into(),
+            )),
         }
     }
 }

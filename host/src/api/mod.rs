@@ -51,7 +51,9 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes());
     Router::new()
         .nest("/api/v1", api)
-        .fallback(|| async { error::ApiError::NotFound("no such endpoint; the API is under /api/v1".into()) })
+        .fallback(|| async {
+            error::ApiError::NotFound("no such endpoint; the API is under /api/v1".into())
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -76,8 +78,18 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
         tracing::Instrument::instrument(next.run(request), span.clone()).await
     };
     let elapsed = started.elapsed();
-    state.engine.metrics.http_latency.observe(elapsed.as_secs_f64());
-    span.in_scope(|| tracing::info!(status = response.status().as_u16(), micros = elapsed.as_micros() as u64, "done"));
+    state
+        .engine
+        .metrics
+        .http_latency
+        .observe(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = elapsed.as_micros() as u64,
+            "done"
+        )
+    });
     if let Ok(value) = id.parse() {
         response.headers_mut().insert("x-request-id", value);
     }

@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/plugins", get(list)).route("/plugins/{name}", get(show))
+    Router::new()
+        .route("/plugins", get(list))
+        .route("/plugins/{name}", get(show))
 }
 
 fn plugin_json(p: &crate::runtime::Plugin) -> Value {
@@ -25,6 +27,13 @@ async fn list(_: Caller, State(s): State<AppState>) -> Json<Value> {
     Json(json!({"plugins": plugins}))
 }
 
-async fn show(_: Caller, State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    s.engine.plugin(&name).map(|p| Json(plugin_json(p))).ok_or_else(|| ApiError::not_found("plugin"))
+async fn show(
+    _: Caller,
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    s.engine
+        .plugin(&name)
+        .map(|p| Json(plugin_json(p)))
+        .ok_or_else(|| ApiError::not_found("plugin"))
 }

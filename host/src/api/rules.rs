@@ -28,7 +28,10 @@ pub struct DryRunBody {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rules", get(list).post(create))
-        .route("/rules/{id}", get(show).put(replace).patch(patch).delete(remove))
+        .route(
+            "/rules/{id}",
+            get(show).put(replace).patch(patch).delete(remove),
+        )
         .route("/rules/{id}/revisions", get(revisions))
         .route("/rules/{id}/dry-run", post(dry_run))
 }
@@ -56,48 +59,91 @@ pub async fn create_rule(s: &AppState, tenant: &Tenant, body: &Value) -> Result<
     Ok(s.engine.store().create_rule(tenant.id, &spec).await?)
 }
 
-async fn create(TenantCaller(t): TenantCaller, State(s): State<AppState>, bytes: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body: Value = parse(&bytes)?;
     let row = create_rule(&s, &t, &body).await?;
     Ok((StatusCode::CREATED, Json(rule_json(&row))))
 }
 
-async fn list(TenantCaller(t): TenantCaller, State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let rows = s.engine.store().rules(t.id).await?;
-    Ok(Json(json!({"rules": rows.iter().map(rule_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"rules": rows.iter().map(rule_json).collect::<Vec<_>>()}),
+    ))
 }
 
 async fn load(s: &AppState, t: &Tenant, rule: &str) -> Result<RuleRow, ApiError> {
-    s.engine.store().rule(t.id, id(rule, "rule")?).await?.ok_or_else(|| ApiError::not_found("rule"))
+    s.engine
+        .store()
+        .rule(t.id, id(rule, "rule")?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule"))
 }
 
-async fn show(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn show(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(rule_json(&load(&s, &t, &rule).await?)))
 }
 
-async fn save(s: &AppState, t: &Tenant, current: &RuleRow, body: &Value) -> Result<Json<Value>, ApiError> {
+async fn save(
+    s: &AppState,
+    t: &Tenant,
+    current: &RuleRow,
+    body: &Value,
+) -> Result<Json<Value>, ApiError> {
     let spec = checked(s, body).await?;
-    let row = s.engine.store().update_rule(t.id, current.id, &spec).await?.ok_or_else(|| ApiError::not_found("rule"))?;
+    let row = s
+        .engine
+        .store()
+        .update_rule(t.id, current.id, &spec)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rule"))?;
     Ok(Json(rule_json(&row)))
 }
 
-async fn replace(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+async fn replace(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let current = load(&s, &t, &rule).await?;
     let body: Value = parse(&bytes)?;
     save(&s, &t, &current, &body).await
 }
 
 /// JSON merge patch (RFC 7386) over the rule's current definition, e.g. `{"enabled": false}`.
-async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+async fn patch(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let current = load(&s, &t, &rule).await?;
     let changes: Value = parse(&bytes)?;
     let Value::Object(changes) = changes else {
-        return Err(ApiError::BadRequest { message: "a patch is a JSON object of the fields to change".into(), field: None });
+        return Err(ApiError::BadRequest {
+            message: "a patch is a JSON object of the fields to change".into(),
+            field: None,
+        });
     };
     let mut body = rule_json(&current);
     for key in ["id", "revision", "created_at", "updated_at"] {
         if changes.contains_key(key) {
-            return Err(ApiError::invalid(key, format!("`{key}` is set by the server")));
+            return Err(ApiError::invalid(
+                key,
+                format!("`{key}` is set by the server"),
+            ));
         }
         body.as_object_mut().map(|o| o.remove(key));
     }
@@ -111,11 +157,27 @@ async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ru
     save(&s, &t, &current, &body).await
 }
 
-async fn remove(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>) -> Result<StatusCode, ApiError> {
-    if s.engine.store().delete_rule(t.id, id(&rule, "rule")?).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("rule")) }
+async fn remove(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if s.engine
+        .store()
+        .delete_rule(t.id, id(&rule, "rule")?)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("rule"))
+    }
 }
 
-async fn revisions(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn revisions(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let current = load(&s, &t, &rule).await?;
     let rows = s.engine.store().rule_revisions(t.id, current.id).await?;
     let items: Vec<Value> = rows
@@ -127,9 +189,19 @@ async fn revisions(TenantCaller(t): TenantCaller, State(s): State<AppState>, Pat
     Ok(Json(json!({"rule_id": current.id, "revisions": items})))
 }
 
-async fn dry_run(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(rule): Path<String>, Body(b): Body<DryRunBody>) -> Result<Json<Value>, ApiError> {
+async fn dry_run(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(rule): Path<String>,
+    Body(b): Body<DryRunBody>,
+) -> Result<Json<Value>, ApiError> {
     let row = load(&s, &t, &rule).await?;
-    let loaded = LoadedRule::from_row(&row).ok_or_else(|| ApiError::Internal(format!("stored rule {} does not parse", row.id)))?;
-    let record = s.engine.dry_run(&t, &loaded, b.ticket_id).await?.ok_or_else(|| ApiError::invalid("ticket_id", "the tenant has no such ticket"))?;
+    let loaded = LoadedRule::from_row(&row)
+        .ok_or_else(|| ApiError::Internal(format!("stored rule {} does not parse", row.id)))?;
+    let record = s
+        .engine
+        .dry_run(&t, &loaded, b.ticket_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("ticket_id", "the tenant has no such ticket"))?;
     Ok(Json(record))
 }

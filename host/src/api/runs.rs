@@ -19,7 +19,9 @@ pub struct RunsQuery {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/tickets/{id}/runs", get(for_ticket)).route("/runs", get(list))
+    Router::new()
+        .route("/tickets/{id}/runs", get(for_ticket))
+        .route("/runs", get(list))
 }
 
 fn run_json(r: &RunRow) -> Value {
@@ -31,19 +33,44 @@ fn run_json(r: &RunRow) -> Value {
 
 fn limit(l: Option<i64>) -> Result<i64, ApiError> {
     let l = l.unwrap_or(100);
-    if (1..=1000).contains(&l) { Ok(l) } else { Err(ApiError::invalid("limit", "between 1 and 1000")) }
+    if (1..=1000).contains(&l) {
+        Ok(l)
+    } else {
+        Err(ApiError::invalid("limit", "between 1 and 1000"))
+    }
 }
 
-async fn for_ticket(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Query(q): Query<RunsQuery>) -> Result<Json<Value>, ApiError> {
+async fn for_ticket(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Value>, ApiError> {
     let ticket_id = id(&ticket, "ticket")?;
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
         return Err(ApiError::not_found("ticket"));
     }
-    let rows = s.engine.store().runs_for_ticket(t.id, ticket_id, limit(q.limit)?).await?;
-    Ok(Json(json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()})))
+    let rows = s
+        .engine
+        .store()
+        .runs_for_ticket(t.id, ticket_id, limit(q.limit)?)
+        .await?;
+    Ok(Json(
+        json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}),
+    ))
 }
 
-async fn list(TenantCaller(t): TenantCaller, State(s): State<AppState>, Query(q): Query<RunsQuery>) -> Result<Json<Value>, ApiError> {
-    let rows = s.engine.store().runs(t.id, q.rule_id, limit(q.limit)?).await?;
-    Ok(Json(json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()})))
+async fn list(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let rows = s
+        .engine
+        .store()
+        .runs(t.id, q.rule_id, limit(q.limit)?)
+        .await?;
+    Ok(Json(
+        json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}),
+    ))
 }

@@ -33,8 +33,16 @@ const TEMPLATES: &[Template] = &[
         description: "When an agent answers, the ticket waits for the customer; when the customer answers a waiting ticket, it is back in progress.",
         source: "Planfix support desk scenarios (seed 003); HubSpot default status triggers (seed 004)",
         params: &[
-            ("agent_reply_status", "status after an agent reply", Some("waiting-for-customer")),
-            ("customer_reply_status", "status after the customer replies", Some("in-progress")),
+            (
+                "agent_reply_status",
+                "status after an agent reply",
+                Some("waiting-for-customer"),
+            ),
+            (
+                "customer_reply_status",
+                "status after the customer replies",
+                Some("in-progress"),
+            ),
         ],
         build: |p| {
             vec![
@@ -54,9 +62,25 @@ const TEMPLATES: &[Template] = &[
         description: "On the first message of a new ticket, reply with an acknowledgement; a different one outside the inbox's working hours.",
         source: "Thulium ticket queues (seed 002)",
         params: &[
-            ("in_hours_body", "acknowledgement inside working hours (placeholders allowed)", Some("Dzień dobry {{customer.name}}, dziękujemy za wiadomość. Zgłoszenie #{{ticket.number}} zostało przyjęte, odpowiemy wkrótce.")),
-            ("after_hours_body", "acknowledgement outside working hours", Some("Dzień dobry {{customer.name}}, dziękujemy za wiadomość. Zgłoszenie #{{ticket.number}} zostało przyjęte; odpowiemy w godzinach pracy.")),
-            ("of", "whose working hours: `inbox`, `assignee` or an agent id", Some("inbox")),
+            (
+                "in_hours_body",
+                "acknowledgement inside working hours (placeholders allowed)",
+                Some(
+                    "Dzień dobry {{customer.name}}, dziękujemy za wiadomość. Zgłoszenie #{{ticket.number}} zostało przyjęte, odpowiemy wkrótce.",
+                ),
+            ),
+            (
+                "after_hours_body",
+                "acknowledgement outside working hours",
+                Some(
+                    "Dzień dobry {{customer.name}}, dziękujemy za wiadomość. Zgłoszenie #{{ticket.number}} zostało przyjęte; odpowiemy w godzinach pracy.",
+                ),
+            ),
+            (
+                "of",
+                "whose working hours: `inbox`, `assignee` or an agent id",
+                Some("inbox"),
+            ),
         ],
         build: |p| {
             let hours = json!({"plugin": "working-hours", "config": {"of": text(p, "of")}});
@@ -73,7 +97,9 @@ const TEMPLATES: &[Template] = &[
 ];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/rule-templates", get(list)).route("/rule-templates/{id}", post(instantiate))
+    Router::new()
+        .route("/rule-templates", get(list))
+        .route("/rule-templates/{id}", post(instantiate))
 }
 
 fn template_json(t: &Template) -> Value {
@@ -82,7 +108,11 @@ fn template_json(t: &Template) -> Value {
         .iter()
         .map(|(name, description, default)| json!({"name": name, "description": description, "default": default, "required": default.is_none()}))
         .collect();
-    let defaults: Map<String, Value> = t.params.iter().map(|(n, _, d)| ((*n).to_owned(), json!(d))).collect();
+    let defaults: Map<String, Value> = t
+        .params
+        .iter()
+        .map(|(n, _, d)| ((*n).to_owned(), json!(d)))
+        .collect();
     json!({"id": t.id, "name": t.name, "description": t.description, "source": t.source, "parameters": params,
            "rules": (t.build)(&defaults)})
 }
@@ -92,12 +122,29 @@ async fn list(_: TenantCaller) -> Json<Value> {
 }
 
 /// Body: `{"parameters": {...}}` (every parameter has a default).
-async fn instantiate(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let template = TEMPLATES.iter().find(|x| x.id == id).ok_or_else(|| ApiError::not_found("rule template"))?;
-    let body: Value = if bytes.is_empty() { json!({}) } else { parse(&bytes)? };
-    let Value::Object(body) = body else { return Err(ApiError::bad("", "the body is {\"parameters\": {...}}")) };
+async fn instantiate(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let template = TEMPLATES
+        .iter()
+        .find(|x| x.id == id)
+        .ok_or_else(|| ApiError::not_found("rule template"))?;
+    let body: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        parse(&bytes)?
+    };
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad("", "the body is {\"parameters\": {...}}"));
+    };
     if let Some(key) = body.keys().find(|k| *k != "parameters") {
-        return Err(ApiError::invalid(key.clone(), format!("unknown key `{key}`; the body is {{\"parameters\": {{...}}}}")));
+        return Err(ApiError::invalid(
+            key.clone(),
+            format!("unknown key `{key}`; the body is {{\"parameters\": {{...}}}}"),
+        ));
     }
     let given = match body.get("parameters") {
         None => Map::new(),
@@ -108,22 +155,41 @@ async fn instantiate(TenantCaller(t): TenantCaller, State(s): State<AppState>, P
     for (name, _, default) in template.params {
         let value = match given.get(*name) {
             Some(Value::String(v)) => Value::String(v.clone()),
-            Some(_) => return Err(ApiError::bad(format!("parameters.{name}"), "expected a string")),
+            Some(_) => {
+                return Err(ApiError::bad(
+                    format!("parameters.{name}"),
+                    "expected a string",
+                ));
+            }
             None => match default {
                 Some(d) => Value::String((*d).to_owned()),
-                None => return Err(ApiError::invalid(format!("parameters.{name}"), "this parameter is required")),
+                None => {
+                    return Err(ApiError::invalid(
+                        format!("parameters.{name}"),
+                        "this parameter is required",
+                    ));
+                }
             },
         };
         params.insert((*name).to_owned(), value);
     }
-    if let Some(unknown) = given.keys().find(|k| !template.params.iter().any(|(n, _, _)| n == k)) {
-        return Err(ApiError::invalid(format!("parameters.{unknown}"), format!("`{id}` has no parameter `{unknown}`")));
+    if let Some(unknown) = given
+        .keys()
+        .find(|k| !template.params.iter().any(|(n, _, _)| n == k))
+    {
+        return Err(ApiError::invalid(
+            format!("parameters.{unknown}"),
+            format!("`{id}` has no parameter `{unknown}`"),
+        ));
     }
     let bodies = (template.build)(&params);
     // Validate every rule before saving any, so a bad parameter saves nothing.
     for (i, body) in bodies.iter().enumerate() {
         super::rules::checked(&s, body).await.map_err(|e| match e {
-            ApiError::Invalid { message, field } => ApiError::Invalid { message: format!("rule {i} of the template: {message}"), field },
+            ApiError::Invalid { message, field } => ApiError::Invalid {
+                message: format!("rule {i} of the template: {message}"),
+                field,
+            },
             other => other,
         })?;
     }
@@ -131,5 +197,8 @@ async fn instantiate(TenantCaller(t): TenantCaller, State(s): State<AppState>, P
     for body in &bodies {
         created.push(rule_json(&create_rule(&s, &t, body).await?));
     }
-    Ok((StatusCode::CREATED, Json(json!({"template": id, "rules": created}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"template": id, "rules": created})),
+    ))
 }

@@ -26,15 +26,28 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/tenants", post(create))
 }
 
-async fn create(_: OperatorCaller, State(state): State<AppState>, Body(body): Body<NewTenantBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create(
+    _: OperatorCaller,
+    State(state): State<AppState>,
+    Body(body): Body<NewTenantBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = body.name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid("name", "give a name of 1 to 200 characters"));
+        return Err(ApiError::invalid(
+            "name",
+            "give a name of 1 to 200 characters",
+        ));
     }
     let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
     if timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(ApiError::invalid("timezone", format!("`{timezone}` is not an IANA time zone such as Europe/Warsaw")));
+        return Err(ApiError::invalid(
+            "timezone",
+            format!("`{timezone}` is not an IANA time zone such as Europe/Warsaw"),
+        ));
     }
     let (tenant, key) = state.engine.store().create_tenant(name, &timezone).await?;
-    Ok((StatusCode::CREATED, Json(json!({"tenant": tenant, "api_key": key}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"tenant": tenant, "api_key": key})),
+    ))
 }

@@ -179,9 +179,18 @@ fn runs_summary(records: &[Value]) -> Value {
 }
 
 async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, ApiError> {
-    let ticket = s.engine.store().ticket(tenant.id, id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
+    let ticket = s
+        .engine
+        .store()
+        .ticket(tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
     let statuses = s.engine.store().statuses(tenant.id).await?;
-    let category = statuses.iter().find(|x| x.name == ticket.status).map_or("open", |x| x.category.as_str()).to_owned();
+    let category = statuses
+        .iter()
+        .find(|x| x.name == ticket.status)
+        .map_or("open", |x| x.category.as_str())
+        .to_owned();
     Ok(ticket_json(&ticket, &category))
 }
 
@@ -207,23 +216,39 @@ fn clean_tags(field: &str, tags: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
-async fn create(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b): Body<NewTicketBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Body(b): Body<NewTicketBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let store = s.engine.store();
     let subject = text("subject", &b.subject, 1000)?;
     let source = text("source", &b.source, 100)?.to_lowercase();
-    if !source.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ApiError::invalid("source", "a source is a lower-case word like `email` or `allegro-discussions`"));
+    if !source
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "source",
+            "a source is a lower-case word like `email` or `allegro-discussions`",
+        ));
     }
     let customer_name = text("customer.name", &b.customer.name, 300)?;
     if let Some(email) = &b.customer.email
         && !email.contains('@')
     {
-        return Err(ApiError::invalid("customer.email", format!("`{email}` is not an e-mail address")));
+        return Err(ApiError::invalid(
+            "customer.email",
+            format!("`{email}` is not an e-mail address"),
+        ));
     }
     if let Some(inbox) = b.inbox
         && store.inbox(t.id, inbox).await?.is_none()
     {
-        return Err(ApiError::invalid("inbox", format!("the tenant has no inbox {inbox}")));
+        return Err(ApiError::invalid(
+            "inbox",
+            format!("the tenant has no inbox {inbox}"),
+        ));
     }
     let created_at = match &b.created_at {
         Some(c) => time::parse("created_at", c)?,
@@ -260,9 +285,20 @@ async fn create(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b
     let ticket_id = store.create_ticket(&mut tx, t.id, &new).await?;
     let mut events = vec![Event::TicketCreated];
     if let Some((body, sent_at)) = message {
-        let m = NewMessage { author: "customer".into(), direction: "inbound".into(), subject: None, body, language: None, rule_id: None, sent_at };
+        let m = NewMessage {
+            author: "customer".into(),
+            direction: "inbound".into(),
+            subject: None,
+            body,
+            language: None,
+            rule_id: None,
+            sent_at,
+        };
         store.add_message(&mut tx, t.id, ticket_id, &m).await?;
-        let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::Internal("ticket vanished".into()))?;
+        let mut row = store
+            .ticket_in(&mut tx, t.id, ticket_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("ticket vanished".into()))?;
         row.last_customer_message_at = Some(sent_at);
         store.save_ticket(&mut tx, t.id, &row).await?;
         events.push(Event::FirstCustomerMessage);
@@ -275,41 +311,84 @@ async fn create(TenantCaller(t): TenantCaller, State(s): State<AppState>, Body(b
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-async fn show(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn show(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(ticket_view(&s, &t, id(&ticket, "ticket")?).await?))
 }
 
-async fn list(TenantCaller(t): TenantCaller, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "between 1 and 500"));
     }
-    let filter = TicketFilter { status: q.status, assignee_id: q.assignee, tag: q.tag.map(|t| t.to_lowercase()), limit, before_id: q.before };
+    let filter = TicketFilter {
+        status: q.status,
+        assignee_id: q.assignee,
+        tag: q.tag.map(|t| t.to_lowercase()),
+        limit,
+        before_id: q.before,
+    };
     let rows = s.engine.store().tickets(t.id, &filter).await?;
     let statuses = s.engine.store().statuses(t.id).await?;
     let items: Vec<Value> = rows
         .iter()
-        .map(|r| ticket_json(r, statuses.iter().find(|x| x.name == r.status).map_or("open", |x| x.category.as_str())))
+        .map(|r| {
+            ticket_json(
+                r,
+                statuses
+                    .iter()
+                    .find(|x| x.name == r.status)
+                    .map_or("open", |x| x.category.as_str()),
+            )
+        })
         .collect();
-    let next = if rows.len() as i64 == limit { rows.last().map(|r| r.id) } else { None };
+    let next = if rows.len() as i64 == limit {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok(Json(json!({"tickets": items, "next_before": next})))
 }
 
-async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<PatchTicketBody>) -> Result<Json<Value>, ApiError> {
+async fn patch(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+    Body(b): Body<PatchTicketBody>,
+) -> Result<Json<Value>, ApiError> {
     let store = s.engine.store();
     let ticket_id = id(&ticket, "ticket")?;
     let statuses = store.statuses(t.id).await?;
     let mut tx = store.begin().await?;
-    let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
+    let mut row = store
+        .ticket_in(&mut tx, t.id, ticket_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
     let now = now_ms();
     let mut events = Vec::new();
     if let Some(status) = &b.status {
         let Some(found) = statuses.iter().find(|x| x.name == *status) else {
             let names: Vec<&str> = statuses.iter().map(|x| x.name.as_str()).collect();
-            return Err(ApiError::invalid("status", format!("unknown status `{status}`; the tenant's statuses are {}", names.join(", "))));
+            return Err(ApiError::invalid(
+                "status",
+                format!(
+                    "unknown status `{status}`; the tenant's statuses are {}",
+                    names.join(", ")
+                ),
+            ));
         };
         if row.status != *status {
-            events.push(Event::StatusChanged { from: row.status.clone(), to: status.clone() });
+            events.push(Event::StatusChanged {
+                from: row.status.clone(),
+                to: status.clone(),
+            });
             row.status = status.clone();
             row.status_changed_at = now;
             row.closed_at = matches!(found.category.as_str(), "solved" | "closed").then_some(now);
@@ -319,7 +398,10 @@ async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ti
         if let Some(agent) = assignee
             && store.agent(t.id, agent).await?.is_none()
         {
-            return Err(ApiError::invalid("assignee", format!("the tenant has no agent {agent}")));
+            return Err(ApiError::invalid(
+                "assignee",
+                format!("the tenant has no agent {agent}"),
+            ));
         }
         if row.assignee_id != assignee {
             row.assignee_id = assignee;
@@ -329,7 +411,11 @@ async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ti
     if let Some(tags) = &b.tags {
         let new = clean_tags("tags", tags)?;
         let old: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
-        events.extend(new.iter().filter(|t| !old.contains(t)).map(|t| Event::TagAdded { tag: t.clone() }));
+        events.extend(
+            new.iter()
+                .filter(|t| !old.contains(t))
+                .map(|t| Event::TagAdded { tag: t.clone() }),
+        );
         row.tags = serde_json::to_string(&new).map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     if let Some(c) = b.category {
@@ -353,12 +439,22 @@ async fn patch(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ti
     Ok(Json(view))
 }
 
-async fn add_message(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<NewMessageBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn add_message(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+    Body(b): Body<NewMessageBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let store = s.engine.store();
     let ticket_id = id(&ticket, "ticket")?;
     let author = match b.author.as_str() {
         "customer" | "agent" => b.author.clone(),
-        other => return Err(ApiError::invalid("author", format!("`{other}` is not `customer` or `agent`"))),
+        other => {
+            return Err(ApiError::invalid(
+                "author",
+                format!("`{other}` is not `customer` or `agent`"),
+            ));
+        }
     };
     let body = text("body", &b.body, 100_000)?;
     let sent_at = match &b.sent_at {
@@ -366,17 +462,42 @@ async fn add_message(TenantCaller(t): TenantCaller, State(s): State<AppState>, P
         None => now_ms(),
     };
     let mut tx = store.begin().await?;
-    let mut row = store.ticket_in(&mut tx, t.id, ticket_id).await?.ok_or_else(|| ApiError::not_found("ticket"))?;
-    let direction = if author == "customer" { "inbound" } else { "outbound" };
-    let m = NewMessage { author: author.clone(), direction: direction.into(), subject: None, body, language: None, rule_id: None, sent_at };
+    let mut row = store
+        .ticket_in(&mut tx, t.id, ticket_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let direction = if author == "customer" {
+        "inbound"
+    } else {
+        "outbound"
+    };
+    let m = NewMessage {
+        author: author.clone(),
+        direction: direction.into(),
+        subject: None,
+        body,
+        language: None,
+        rule_id: None,
+        sent_at,
+    };
     let message = store.add_message(&mut tx, t.id, ticket_id, &m).await?;
     let events = if author == "customer" {
         let first = row.last_customer_message_at.is_none();
-        row.last_customer_message_at = Some(row.last_customer_message_at.map_or(sent_at, |l| l.max(sent_at)));
+        row.last_customer_message_at = Some(
+            row.last_customer_message_at
+                .map_or(sent_at, |l| l.max(sent_at)),
+        );
         row.answered = false;
-        if first { vec![Event::FirstCustomerMessage, Event::CustomerMessage] } else { vec![Event::CustomerMessage] }
+        if first {
+            vec![Event::FirstCustomerMessage, Event::CustomerMessage]
+        } else {
+            vec![Event::CustomerMessage]
+        }
     } else {
-        row.last_agent_message_at = Some(row.last_agent_message_at.map_or(sent_at, |l| l.max(sent_at)));
+        row.last_agent_message_at = Some(
+            row.last_agent_message_at
+                .map_or(sent_at, |l| l.max(sent_at)),
+        );
         row.answered = true;
         vec![Event::AgentMessage]
     };
@@ -389,20 +510,36 @@ async fn add_message(TenantCaller(t): TenantCaller, State(s): State<AppState>, P
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-async fn messages(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn messages(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let ticket_id = id(&ticket, "ticket")?;
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
         return Err(ApiError::not_found("ticket"));
     }
     let rows = s.engine.store().messages(t.id, ticket_id).await?;
-    Ok(Json(json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()}),
+    ))
 }
 
-async fn add_event(TenantCaller(t): TenantCaller, State(s): State<AppState>, Path(ticket): Path<String>, Body(b): Body<NewEventBody>) -> Result<Json<Value>, ApiError> {
+async fn add_event(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+    Body(b): Body<NewEventBody>,
+) -> Result<Json<Value>, ApiError> {
     let ticket_id = id(&ticket, "ticket")?;
     let event = match b.kind.as_str() {
         "return_created" => Event::ReturnCreated,
-        other => return Err(ApiError::invalid("kind", format!("`{other}` cannot be reported; integrations report `return_created`"))),
+        other => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!("`{other}` cannot be reported; integrations report `return_created`"),
+            ));
+        }
     };
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
         return Err(ApiError::not_found("ticket"));

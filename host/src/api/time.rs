@@ -6,7 +6,12 @@ use super::error::ApiError;
 pub fn parse(field: &str, text: &str) -> Result<i64, ApiError> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::invalid(field, format!("`{text}` is not an RFC 3339 time like 2026-11-16T09:00:00Z")))
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("`{text}` is not an RFC 3339 time like 2026-11-16T09:00:00Z"),
+            )
+        })
 }
 
 /// Milliseconds → RFC 3339 text (UTC).

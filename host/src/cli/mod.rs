@@ -98,20 +98,53 @@ enum PluginCommand {
 /// 2 for bad input.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { listen, database, tick, cache_dir, operator_token } => {
-            let config = crate::server::ServeConfig { listen, database, tick, operator_token, cache_dir: Some(cache_dir) };
-            match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(crate::server::serve(config)).map(|()| ExitCode::SUCCESS).map_err(|e| format!("{e:#}")),
+        Command::Serve {
+            listen,
+            database,
+            tick,
+            cache_dir,
+            operator_token,
+        } => {
+            let config = crate::server::ServeConfig {
+                listen,
+                database,
+                tick,
+                operator_token,
+                cache_dir: Some(cache_dir),
+            };
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt
+                    .block_on(crate::server::serve(config))
+                    .map(|()| ExitCode::SUCCESS)
+                    .map_err(|e| format!("{e:#}")),
                 Err(e) => Err(format!("cannot start the async runtime: {e}")),
             }
         }
         Command::Plugin(PluginCommand::Inspect { file }) => plugin::inspect(&file),
-        Command::Plugin(PluginCommand::Run { file, config, context, limits, grant_http, directory }) => {
-            plugin::run(plugin::RunArgs { file, config, context, limits, grant_http, directory })
-        }
-        Command::Plugin(PluginCommand::New { name, kind, path, ferrule }) => {
-            scaffold::new(&name, kind, path, ferrule)
-        }
+        Command::Plugin(PluginCommand::Run {
+            file,
+            config,
+            context,
+            limits,
+            grant_http,
+            directory,
+        }) => plugin::run(plugin::RunArgs {
+            file,
+            config,
+            context,
+            limits,
+            grant_http,
+            directory,
+        }),
+        Command::Plugin(PluginCommand::New {
+            name,
+            kind,
+            path,
+            ferrule,
+        }) => scaffold::new(&name, kind, path, ferrule),
     };
     match result {
         Ok(code) => code,
@@ -124,8 +157,14 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// `1s`, `60s`, `5m`, `250ms`, `1h` → a duration (at least one second for ticks).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let (number, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 60s or 5m"))?;
+    let (number, unit) = text.trim().split_at(
+        text.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.trim().len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 60s or 5m"))?;
     let d = match unit {
         "ms" => std::time::Duration::from_millis(n),
         "s" | "" => std::time::Duration::from_secs(n),

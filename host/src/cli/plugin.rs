@@ -1,6 +1,8 @@
 //! `ferrule plugin inspect` and `ferrule plugin run`.
 
-use crate::runtime::{Grants, Limits, PreparedContext, Runtime, RunError, RunStats, Sandbox, StaticDirectory};
+use crate::runtime::{
+    Grants, Limits, PreparedContext, RunError, RunStats, Runtime, Sandbox, StaticDirectory,
+};
 use ferrule_types::{Agent, Context, Inbox, PluginKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,12 +13,17 @@ use std::sync::Arc;
 fn load(file: &Path) -> Result<(Arc<Runtime>, crate::runtime::Plugin), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let runtime = Runtime::new(None).map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let plugin = runtime.load(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    let plugin = runtime
+        .load(&bytes)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     Ok((runtime, plugin))
 }
 
 fn print(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 pub fn inspect(file: &Path) -> Result<ExitCode, String> {
@@ -78,8 +85,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         Some(l) => json_arg("limits", l)?,
         None => Limits::for_kind(kind),
     };
-    let grants = Grants { http: args.grant_http.clone() };
-    grants.validate().map_err(|e| format!("--grant-http: {e}"))?;
+    let grants = Grants {
+        http: args.grant_http.clone(),
+    };
+    grants
+        .validate()
+        .map_err(|e| format!("--grant-http: {e}"))?;
     let dir: DirectoryFile = match &args.directory {
         Some(d) => json_arg("directory", d)?,
         None => DirectoryFile::default(),
@@ -91,7 +102,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     for inbox in dir.inboxes {
         directory = directory.with_inbox(inbox);
     }
-    let sandbox = Sandbox::new(limits).with_grants(grants).with_directory(Arc::new(directory));
+    let sandbox = Sandbox::new(limits)
+        .with_grants(grants)
+        .with_directory(Arc::new(directory));
     let config_text = config.to_string();
     let name = plugin.description().name.clone();
 
@@ -99,11 +112,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let validation = plugin.validate(&config_text, &sandbox);
     match validation.result {
         Err(e) => {
-            print(&json!({"plugin": name, "stage": "validate", "failure": failure(&e), "stats": stats_json(&validation.stats)}));
+            print(
+                &json!({"plugin": name, "stage": "validate", "failure": failure(&e), "stats": stats_json(&validation.stats)}),
+            );
             return Ok(ExitCode::FAILURE);
         }
         Ok(Err(e)) => {
-            print(&json!({"plugin": name, "stage": "validate", "error": e, "stats": stats_json(&validation.stats)}));
+            print(
+                &json!({"plugin": name, "stage": "validate", "error": e, "stats": stats_json(&validation.stats)}),
+            );
             return Ok(ExitCode::FAILURE);
         }
         Ok(Ok(())) => {}
@@ -115,22 +132,47 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             let run = plugin.evaluate(&ctx, &[config_text], &sandbox);
             match run.result {
                 Ok(mut answers) => match answers.pop() {
-                    Some(Ok(verdict)) => (json!({"plugin": name, "kind": "condition", "verdict": verdict, "stats": stats_json(&run.stats)}), true),
-                    Some(Err(e)) => (json!({"plugin": name, "kind": "condition", "error": e, "stats": stats_json(&run.stats)}), false),
-                    None => (json!({"plugin": name, "kind": "condition", "error": "no answer"}), false),
+                    Some(Ok(verdict)) => (
+                        json!({"plugin": name, "kind": "condition", "verdict": verdict, "stats": stats_json(&run.stats)}),
+                        true,
+                    ),
+                    Some(Err(e)) => (
+                        json!({"plugin": name, "kind": "condition", "error": e, "stats": stats_json(&run.stats)}),
+                        false,
+                    ),
+                    None => (
+                        json!({"plugin": name, "kind": "condition", "error": "no answer"}),
+                        false,
+                    ),
                 },
-                Err(e) => (json!({"plugin": name, "kind": "condition", "failure": failure(&e), "stats": stats_json(&run.stats)}), false),
+                Err(e) => (
+                    json!({"plugin": name, "kind": "condition", "failure": failure(&e), "stats": stats_json(&run.stats)}),
+                    false,
+                ),
             }
         }
         PluginKind::Action => {
             let run = plugin.execute(&config.to_string(), &ctx, &sandbox);
             match run.result {
-                Ok(Ok(effects)) => (json!({"plugin": name, "kind": "action", "effects": effects, "stats": stats_json(&run.stats)}), true),
-                Ok(Err(e)) => (json!({"plugin": name, "kind": "action", "error": e, "stats": stats_json(&run.stats)}), false),
-                Err(e) => (json!({"plugin": name, "kind": "action", "failure": failure(&e), "stats": stats_json(&run.stats)}), false),
+                Ok(Ok(effects)) => (
+                    json!({"plugin": name, "kind": "action", "effects": effects, "stats": stats_json(&run.stats)}),
+                    true,
+                ),
+                Ok(Err(e)) => (
+                    json!({"plugin": name, "kind": "action", "error": e, "stats": stats_json(&run.stats)}),
+                    false,
+                ),
+                Err(e) => (
+                    json!({"plugin": name, "kind": "action", "failure": failure(&e), "stats": stats_json(&run.stats)}),
+                    false,
+                ),
             }
         }
     };
     print(&out);
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -14,29 +14,51 @@ fn camel(name: &str) -> String {
     name.split('-')
         .map(|part| {
             let mut c = part.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
 
-pub fn new(name: &str, kind: Kind, path: Option<PathBuf>, ferrule: Option<PathBuf>) -> Result<ExitCode, String> {
+pub fn new(
+    name: &str,
+    kind: Kind,
+    path: Option<PathBuf>,
+    ferrule: Option<PathBuf>,
+) -> Result<ExitCode, String> {
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-');
     if !valid {
-        return Err(format!("plugin name `{name}`: use lower-case letters, digits and `-`, starting with a letter"));
+        return Err(format!(
+            "plugin name `{name}`: use lower-case letters, digits and `-`, starting with a letter"
+        ));
     }
     let tree = ferrule.unwrap_or_else(default_ferrule_tree);
-    let tree = tree
-        .canonicalize()
-        .map_err(|e| format!("ferrule source tree {}: {e} (pass --ferrule PATH)", tree.display()))?;
+    let tree = tree.canonicalize().map_err(|e| {
+        format!(
+            "ferrule source tree {}: {e} (pass --ferrule PATH)",
+            tree.display()
+        )
+    })?;
     if !tree.join("plugin-sdk").join("Cargo.toml").exists() {
-        return Err(format!("{} has no plugin-sdk/ (pass --ferrule PATH to a ferrule checkout)", tree.display()));
+        return Err(format!(
+            "{} has no plugin-sdk/ (pass --ferrule PATH to a ferrule checkout)",
+            tree.display()
+        ));
     }
     let dir = path.unwrap_or_else(|| PathBuf::from(name));
-    if dir.exists() && dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && dir
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         return Err(format!("{} already exists and is not empty", dir.display()));
     }
     let fill = |template: &str| {
@@ -73,12 +95,17 @@ pub fn new(name: &str, kind: Kind, path: Option<PathBuf>, ferrule: Option<PathBu
     }
     let context = tree.join("tests").join("fixtures").join("context.json");
     if context.exists() {
-        std::fs::copy(&context, dir.join("context.json")).map_err(|e| format!("context.json: {e}"))?;
+        std::fs::copy(&context, dir.join("context.json"))
+            .map_err(|e| format!("context.json: {e}"))?;
     }
-    println!("created {} ({} plugin `{name}`)", dir.display(), match kind {
-        Kind::Condition => "condition",
-        Kind::Action => "action",
-    });
+    println!(
+        "created {} ({} plugin `{name}`)",
+        dir.display(),
+        match kind {
+            Kind::Condition => "condition",
+            Kind::Action => "action",
+        }
+    );
     println!("next: cd {} && cargo test", dir.display());
     Ok(ExitCode::SUCCESS)
 }

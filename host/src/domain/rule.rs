@@ -81,12 +81,20 @@ pub struct FieldError {
 impl FieldError {
     /// An invalid value at `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into(), type_error: false }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+            type_error: false,
+        }
     }
 
     /// A value of the wrong JSON type at `field`.
     pub fn wrong_type(field: impl Into<String>, expected: &str, found: &Value) -> Self {
-        FieldError { field: field.into(), message: format!("expected {expected}, found {}", kind_of(found)), type_error: true }
+        FieldError {
+            field: field.into(),
+            message: format!("expected {expected}, found {}", kind_of(found)),
+            type_error: true,
+        }
     }
 }
 
@@ -102,15 +110,22 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, FieldError> {
-    v.as_object().ok_or_else(|| FieldError::wrong_type(field, "an object", v))
+    v.as_object()
+        .ok_or_else(|| FieldError::wrong_type(field, "an object", v))
 }
 
 fn string(v: &Value, field: &str) -> Result<String, FieldError> {
-    v.as_str().map(str::to_owned).ok_or_else(|| FieldError::wrong_type(field, "a string", v))
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| FieldError::wrong_type(field, "a string", v))
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl Condition {
@@ -138,18 +153,29 @@ impl Condition {
                     .enumerate()
                     .map(|(i, c)| Condition::parse(c, &format!("{here}[{i}]")))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(if key == "all" { Condition::All(children) } else { Condition::Any(children) })
+                Ok(if key == "all" {
+                    Condition::All(children)
+                } else {
+                    Condition::Any(children)
+                })
             }
             "not" => Ok(Condition::Not(Box::new(Condition::parse(inner, &here)?))),
-            other => Err(FieldError::new(&here, format!("unknown key `{other}`; use all, any, not or plugin"))),
+            other => Err(FieldError::new(
+                &here,
+                format!("unknown key `{other}`; use all, any, not or plugin"),
+            )),
         }
     }
 
     /// Back to the JSON shape.
     pub fn to_json(&self) -> Value {
         match self {
-            Condition::All(c) => serde_json::json!({"all": c.iter().map(Condition::to_json).collect::<Vec<_>>()}),
-            Condition::Any(c) => serde_json::json!({"any": c.iter().map(Condition::to_json).collect::<Vec<_>>()}),
+            Condition::All(c) => {
+                serde_json::json!({"all": c.iter().map(Condition::to_json).collect::<Vec<_>>()})
+            }
+            Condition::Any(c) => {
+                serde_json::json!({"any": c.iter().map(Condition::to_json).collect::<Vec<_>>()})
+            }
             Condition::Not(c) => serde_json::json!({"not": c.to_json()}),
             Condition::Leaf(l) => serde_json::json!({"plugin": l.plugin, "config": l.config}),
         }
@@ -159,7 +185,11 @@ impl Condition {
     pub fn leaves(&self, path: &str, out: &mut Vec<(String, Leaf)>) {
         match self {
             Condition::All(c) | Condition::Any(c) => {
-                let key = if matches!(self, Condition::All(_)) { "all" } else { "any" };
+                let key = if matches!(self, Condition::All(_)) {
+                    "all"
+                } else {
+                    "any"
+                };
                 for (i, child) in c.iter().enumerate() {
                     child.leaves(&format!("{}[{i}]", join(path, key)), out);
                 }
@@ -176,14 +206,23 @@ impl Leaf {
         let map = object(v, path)?;
         for key in map.keys() {
             if key != "plugin" && key != "config" {
-                return Err(FieldError::new(join(path, key), format!("unknown key `{key}`; a plugin use has `plugin` and `config`")));
+                return Err(FieldError::new(
+                    join(path, key),
+                    format!("unknown key `{key}`; a plugin use has `plugin` and `config`"),
+                ));
             }
         }
-        let plugin = string(map.get("plugin").unwrap_or(&Value::Null), &join(path, "plugin"))?;
+        let plugin = string(
+            map.get("plugin").unwrap_or(&Value::Null),
+            &join(path, "plugin"),
+        )?;
         if plugin.trim().is_empty() {
             return Err(FieldError::new(join(path, "plugin"), "name a plugin"));
         }
-        let config = map.get("config").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+        let config = map
+            .get("config")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
         object(&config, &join(path, "config"))?;
         Ok(Leaf { plugin, config })
     }
@@ -193,15 +232,29 @@ impl RuleSpec {
     /// Parse and check a rule from its JSON body.
     pub fn parse(v: &Value) -> Result<RuleSpec, FieldError> {
         let map = object(v, "")?;
-        const KEYS: &[&str] = &["name", "description", "enabled", "trigger", "conditions", "actions", "position"];
+        const KEYS: &[&str] = &[
+            "name",
+            "description",
+            "enabled",
+            "trigger",
+            "conditions",
+            "actions",
+            "position",
+        ];
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) {
-                return Err(FieldError::new(key, format!("unknown key `{key}`; a rule has {}", KEYS.join(", "))));
+                return Err(FieldError::new(
+                    key,
+                    format!("unknown key `{key}`; a rule has {}", KEYS.join(", ")),
+                ));
             }
         }
         let name = string(map.get("name").unwrap_or(&Value::Null), "name")?;
         if name.trim().is_empty() || name.len() > 200 {
-            return Err(FieldError::new("name", "give a name of 1 to 200 characters"));
+            return Err(FieldError::new(
+                "name",
+                "give a name of 1 to 200 characters",
+            ));
         }
         let description = match map.get("description") {
             None | Some(Value::Null) => String::new(),
@@ -226,13 +279,27 @@ impl RuleSpec {
             .map(|(i, a)| Leaf::parse(a, &format!("actions[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         if actions.is_empty() {
-            return Err(FieldError::new("actions", "a rule needs at least one action"));
+            return Err(FieldError::new(
+                "actions",
+                "a rule needs at least one action",
+            ));
         }
         let position = match map.get("position") {
             None | Some(Value::Null) => None,
-            Some(p) => Some(p.as_i64().ok_or_else(|| FieldError::wrong_type("position", "an integer", p))?),
+            Some(p) => Some(
+                p.as_i64()
+                    .ok_or_else(|| FieldError::wrong_type("position", "an integer", p))?,
+            ),
         };
-        Ok(RuleSpec { name: name.trim().to_owned(), description, enabled, trigger, conditions, actions, position })
+        Ok(RuleSpec {
+            name: name.trim().to_owned(),
+            description,
+            enabled,
+            trigger,
+            conditions,
+            actions,
+            position,
+        })
     }
 
     /// Back to the JSON shape.
@@ -268,7 +335,13 @@ fn parse_trigger(v: &Value) -> Result<Trigger, FieldError> {
                 let field = format!("trigger.events[{i}]");
                 let kind = string(e, &field)?;
                 if !EVENT_KINDS.contains(&kind.as_str()) {
-                    return Err(FieldError::new(field, format!("unknown event `{kind}`; events are {}", EVENT_KINDS.join(", "))));
+                    return Err(FieldError::new(
+                        field,
+                        format!(
+                            "unknown event `{kind}`; events are {}",
+                            EVENT_KINDS.join(", ")
+                        ),
+                    ));
                 }
                 if !kinds.contains(&kind) {
                     kinds.push(kind);
@@ -276,8 +349,13 @@ fn parse_trigger(v: &Value) -> Result<Trigger, FieldError> {
             }
             Ok(Trigger::Events(kinds))
         }
-        (None, Some(time)) if map.len() == 1 => Ok(Trigger::Time(object(time, "trigger.time")?.clone())),
-        _ => Err(FieldError::new("trigger", "give {\"events\": [...]} or {\"time\": {}}")),
+        (None, Some(time)) if map.len() == 1 => {
+            Ok(Trigger::Time(object(time, "trigger.time")?.clone()))
+        }
+        _ => Err(FieldError::new(
+            "trigger",
+            "give {\"events\": [...]} or {\"time\": {}}",
+        )),
     }
 }
 
@@ -308,23 +386,62 @@ mod tests {
         let mut leaves = Vec::new();
         r.conditions.leaves("conditions", &mut leaves);
         let paths: Vec<&str> = leaves.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["conditions.all[0]", "conditions.all[1].not", "conditions.all[2].any[0]", "conditions.all[2].any[1]"]);
-        assert_eq!(RuleSpec::parse(&r.to_json()).unwrap().conditions, r.conditions, "round trip");
+        assert_eq!(
+            paths,
+            [
+                "conditions.all[0]",
+                "conditions.all[1].not",
+                "conditions.all[2].any[0]",
+                "conditions.all[2].any[1]"
+            ]
+        );
+        assert_eq!(
+            RuleSpec::parse(&r.to_json()).unwrap().conditions,
+            r.conditions,
+            "round trip"
+        );
     }
 
     #[test]
     fn errors_name_the_exact_place() {
         let cases = [
-            (rule(json!({"all": [{"plugin": "source"}, {"nope": []}]})), "conditions.all[1].nope"),
-            (rule(json!({"all": [{"not": {"plugin": 5}}]})), "conditions.all[0].not.plugin"),
+            (
+                rule(json!({"all": [{"plugin": "source"}, {"nope": []}]})),
+                "conditions.all[1].nope",
+            ),
+            (
+                rule(json!({"all": [{"not": {"plugin": 5}}]})),
+                "conditions.all[0].not.plugin",
+            ),
             (rule(json!({"any": {}})), "conditions.any"),
-            (rule(json!({"all": [{"plugin": "source", "config": []}]})), "conditions.all[0].config"),
-            (json!({"name": "r", "trigger": {"events": ["ticket_updated"]}, "actions": [{"plugin": "x"}]}), "trigger.events[0]"),
-            (json!({"name": "r", "trigger": {"events": ["ticket_created"]}, "actions": []}), "actions"),
-            (json!({"name": "", "trigger": {"time": {}}, "actions": [{"plugin": "x"}]}), "name"),
-            (json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x", "cfg": {}}]}), "actions[0].cfg"),
-            (json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x"}], "enabled": "yes"}), "enabled"),
-            (json!({"name": "r", "trigger": {}, "actions": [{"plugin": "x"}]}), "trigger"),
+            (
+                rule(json!({"all": [{"plugin": "source", "config": []}]})),
+                "conditions.all[0].config",
+            ),
+            (
+                json!({"name": "r", "trigger": {"events": ["ticket_updated"]}, "actions": [{"plugin": "x"}]}),
+                "trigger.events[0]",
+            ),
+            (
+                json!({"name": "r", "trigger": {"events": ["ticket_created"]}, "actions": []}),
+                "actions",
+            ),
+            (
+                json!({"name": "", "trigger": {"time": {}}, "actions": [{"plugin": "x"}]}),
+                "name",
+            ),
+            (
+                json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x", "cfg": {}}]}),
+                "actions[0].cfg",
+            ),
+            (
+                json!({"name": "r", "trigger": {"time": {}}, "actions": [{"plugin": "x"}], "enabled": "yes"}),
+                "enabled",
+            ),
+            (
+                json!({"name": "r", "trigger": {}, "actions": [{"plugin": "x"}]}),
+                "trigger",
+            ),
         ];
         for (body, field) in cases {
             let e = RuleSpec::parse(&body).unwrap_err();

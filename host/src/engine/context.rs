@@ -14,7 +14,10 @@ pub fn agent(a: &AgentRow) -> t::Agent {
         name: a.name.clone(),
         email: a.email.clone(),
         phone: a.phone.clone(),
-        working_hours: a.working_hours.as_deref().and_then(|h| serde_json::from_str(h).ok()),
+        working_hours: a
+            .working_hours
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok()),
     }
 }
 
@@ -24,13 +27,19 @@ pub fn inbox(i: &InboxRow) -> t::Inbox {
         id: i.id.to_string(),
         name: i.name.clone(),
         group: i.grp.clone(),
-        working_hours: i.working_hours.as_deref().and_then(|h| serde_json::from_str(h).ok()),
+        working_hours: i
+            .working_hours
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok()),
     }
 }
 
 /// The category of a status name (`open` when the tenant has no such status).
 pub fn category_of(statuses: &[StatusRow], status: &str) -> t::StatusCategory {
-    let category = statuses.iter().find(|s| s.name == status).map_or("open", |s| s.category.as_str());
+    let category = statuses
+        .iter()
+        .find(|s| s.name == status)
+        .map_or("open", |s| s.category.as_str());
     match category {
         "new" => t::StatusCategory::New,
         "pending" => t::StatusCategory::Pending,
@@ -42,7 +51,9 @@ pub fn category_of(statuses: &[StatusRow], status: &str) -> t::StatusCategory {
 
 /// A ticket as plugins see it.
 pub fn ticket(row: &TicketRow, statuses: &[StatusRow], inboxes: &[InboxRow]) -> t::Ticket {
-    let inbox = row.inbox_id.and_then(|id| inboxes.iter().find(|i| i.id == id));
+    let inbox = row
+        .inbox_id
+        .and_then(|id| inboxes.iter().find(|i| i.id == id));
     t::Ticket {
         id: row.id.to_string(),
         number: row.number as u64,
@@ -79,7 +90,11 @@ pub fn ticket(row: &TicketRow, statuses: &[StatusRow], inboxes: &[InboxRow]) -> 
 pub fn message(m: &MessageRow) -> t::Message {
     t::Message {
         id: m.id.to_string(),
-        author: if m.author == "customer" { t::Author::Customer } else { t::Author::Agent },
+        author: if m.author == "customer" {
+            t::Author::Customer
+        } else {
+            t::Author::Agent
+        },
         body: m.body.clone(),
         sent_at: time(m.sent_at),
     }

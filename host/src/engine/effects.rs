@@ -1,7 +1,7 @@
 //! Applying a rule's effects to a ticket: in memory first (so the whole list is checked before
 //! anything is written), then in the caller's transaction.
 
-use crate::store::{NewMessage, StatusRow, Store, TicketRow, Tx};
+use crate::store::{NewMessage, Outgoing, StatusRow, Store, TicketRow, Tx};
 use ferrule_types::{Effect, Event};
 
 /// What applying effects changed, besides the ticket row itself.
@@ -11,8 +11,8 @@ pub struct Applied {
     pub events: Vec<Event>,
     /// Replies to add to the conversation.
     pub replies: Vec<NewMessage>,
-    /// Outgoing e-mails, SMS and notifications: (kind, recipient, subject, body).
-    pub outbox: Vec<(&'static str, String, Option<String>, String)>,
+    /// Outgoing e-mails, SMS and notifications.
+    pub outbox: Vec<Outgoing>,
     /// Whether the ticket row changed.
     pub changed: bool,
 }
@@ -34,13 +34,20 @@ pub fn apply(
             Effect::SetStatus { status } => {
                 let Some(s) = statuses.iter().find(|s| s.name == *status) else {
                     let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
-                    return Err(format!("unknown status `{status}`; the tenant's statuses are {}", names.join(", ")));
+                    return Err(format!(
+                        "unknown status `{status}`; the tenant's statuses are {}",
+                        names.join(", ")
+                    ));
                 };
                 if ticket.status != *status {
-                    out.events.push(Event::StatusChanged { from: ticket.status.clone(), to: status.clone() });
+                    out.events.push(Event::StatusChanged {
+                        from: ticket.status.clone(),
+                        to: status.clone(),
+                    });
                     ticket.status = status.clone();
                     ticket.status_changed_at = now;
-                    ticket.closed_at = matches!(s.category.as_str(), "solved" | "closed").then_some(now);
+                    ticket.closed_at =
+                        matches!(s.category.as_str(), "solved" | "closed").then_some(now);
                     out.changed = true;
                 }
             }
@@ -53,8 +60,13 @@ pub fn apply(
                 ticket.priority = Some(priority.clone());
             }
             Effect::AssignAgent { agent } => {
-                let id = agent.parse::<i64>().ok().filter(|id| agent_ids.contains(id));
-                let Some(id) = id else { return Err(format!("unknown agent `{agent}`")) };
+                let id = agent
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| agent_ids.contains(id));
+                let Some(id) = id else {
+                    return Err(format!("unknown agent `{agent}`"));
+                };
                 if ticket.assignee_id != Some(id) {
                     ticket.assignee_id = Some(id);
                     ticket.assigned_at = Some(now);
@@ -83,7 +95,11 @@ pub fn apply(
                 tags.retain(|t| !remove.iter().any(|r| r.trim().eq_ignore_ascii_case(t)));
                 out.changed |= tags.len() != before;
             }
-            Effect::Reply { body, subject, language } => {
+            Effect::Reply {
+                body,
+                subject,
+                language,
+            } => {
                 out.replies.push(NewMessage {
                     author: "agent".into(),
                     direction: "outbound".into(),
@@ -98,17 +114,41 @@ pub fn apply(
                 out.changed = true;
             }
             Effect::SendEmail { to, subject, body } => {
-                out.outbox.push(("email", to.clone(), Some(subject.clone()), body.clone()));
+                out.outbox.push(Outgoing {
+                    kind: "email",
+                    recipient: to.clone(),
+                    subject: Some(subject.clone()),
+                    body: body.clone(),
+                });
             }
-            Effect::NotifyUser { user, subject, body } => {
+            Effect::NotifyUser {
+                user,
+                subject,
+                body,
+            } => {
                 let user = if user == "assignee" {
-                    ticket.assignee_id.map(|a| a.to_string()).ok_or("notify `assignee`: the ticket has no assignee")?
+                    ticket
+                        .assignee_id
+                        .map(|a| a.to_string())
+                        .ok_or("notify `assignee`: the ticket has no assignee")?
                 } else {
                     user.clone()
                 };
-                out.outbox.push(("notification", user, Some(subject.clone()), body.clone()));
+                out.outbox.push(Outgoing {
+                    kind: "notification",
+                    recipient: user,
+                    subject: Some(subject.clone()),
+                    body: body.clone(),
+                });
             }
-            Effect::SendSms { to, body } => out.outbox.push(("sms", to.clone(), None, body.clone())),
+            Effect::SendSms { to, body } => {
+                out.outbox.push(Outgoing {
+                    kind: "sms",
+                    recipient: to.clone(),
+                    subject: None,
+                    body: body.clone(),
+                })
+            }
         }
     }
     ticket.tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
@@ -119,13 +159,22 @@ pub fn apply(
 }
 
 /// Write what [`apply`] produced.
-pub async fn write(store: &Store, tx: &mut Tx, tenant: i64, ticket: &TicketRow, applied: &Applied, rule_id: i64) -> crate::store::Result<()> {
+pub async fn write(
+    store: &Store,
+    tx: &mut Tx,
+    tenant: i64,
+    ticket: &TicketRow,
+    applied: &Applied,
+    rule_id: i64,
+) -> crate::store::Result<()> {
     store.save_ticket(tx, tenant, ticket).await?;
     for reply in &applied.replies {
         store.add_message(tx, tenant, ticket.id, reply).await?;
     }
-    for (kind, to, subject, body) in &applied.outbox {
-        store.add_outbox(tx, tenant, ticket.id, Some(rule_id), kind, to, subject.as_deref(), body).await?;
+    for outgoing in &applied.outbox {
+        store
+            .add_outbox(tx, tenant, ticket.id, Some(rule_id), outgoing)
+            .await?;
     }
     Ok(())
 }

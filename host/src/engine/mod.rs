@@ -59,7 +59,12 @@ impl LoadedRule {
         let spec = RuleSpec::parse(&json).ok()?;
         let mut leaves = Vec::new();
         spec.conditions.leaves("conditions", &mut leaves);
-        Some(LoadedRule { id: row.id, revision: row.revision, spec, leaves })
+        Some(LoadedRule {
+            id: row.id,
+            revision: row.revision,
+            spec,
+            leaves,
+        })
     }
 }
 
@@ -73,7 +78,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("plugins", &self.plugins.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Engine")
+            .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -94,7 +101,11 @@ impl Engine {
             let plugin = runtime.load(bytes)?;
             plugins.insert(plugin.description().name.clone(), Arc::new(plugin));
         }
-        Ok(Engine { store, plugins, metrics: Arc::new(Metrics::default()) })
+        Ok(Engine {
+            store,
+            plugins,
+            metrics: Arc::new(Metrics::default()),
+        })
     }
 
     /// The store.
@@ -114,44 +125,106 @@ impl Engine {
 
     /// Check a rule before it is saved: each leaf names a condition plugin, each action an
     /// action plugin, and each plugin accepts its config. Errors name the rule part and plugin.
-    pub async fn validate_rule(&self, spec: &RuleSpec) -> Result<(), crate::domain::rule::FieldError> {
+    pub async fn validate_rule(
+        &self,
+        spec: &RuleSpec,
+    ) -> Result<(), crate::domain::rule::FieldError> {
         use crate::domain::rule::FieldError;
         let mut uses: Vec<(String, Leaf, PluginKind)> = Vec::new();
         let mut leaves = Vec::new();
         spec.conditions.leaves("conditions", &mut leaves);
-        uses.extend(leaves.into_iter().map(|(p, l)| (p, l, PluginKind::Condition)));
-        uses.extend(spec.actions.iter().enumerate().map(|(i, a)| (format!("actions[{i}]"), a.clone(), PluginKind::Action)));
+        uses.extend(
+            leaves
+                .into_iter()
+                .map(|(p, l)| (p, l, PluginKind::Condition)),
+        );
+        uses.extend(
+            spec.actions
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("actions[{i}]"), a.clone(), PluginKind::Action)),
+        );
         for (path, leaf, kind) in uses {
             let Some(plugin) = self.plugin(&leaf.plugin).cloned() else {
                 let mut names: Vec<&String> = self.plugins.keys().collect();
                 names.sort();
-                return Err(FieldError::new(format!("{path}.plugin"), format!("unknown plugin `{}`; available: {}", leaf.plugin, names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))));
+                return Err(FieldError::new(
+                    format!("{path}.plugin"),
+                    format!(
+                        "unknown plugin `{}`; available: {}",
+                        leaf.plugin,
+                        names
+                            .iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             };
             if plugin.kind() != kind {
-                let want = if kind == PluginKind::Condition { "a condition" } else { "an action" };
-                return Err(FieldError::new(format!("{path}.plugin"), format!("`{}` is not {want} plugin", leaf.plugin)));
+                let want = if kind == PluginKind::Condition {
+                    "a condition"
+                } else {
+                    "an action"
+                };
+                return Err(FieldError::new(
+                    format!("{path}.plugin"),
+                    format!("`{}` is not {want} plugin", leaf.plugin),
+                ));
             }
             let config = leaf.config.to_string();
-            let run = tokio::task::spawn_blocking(move || plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind))))
-                .await
-                .map_err(|e| FieldError::new(&path, format!("validation did not finish: {e}")))?;
+            let run = tokio::task::spawn_blocking(move || {
+                plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind)))
+            })
+            .await
+            .map_err(|e| FieldError::new(&path, format!("validation did not finish: {e}")))?;
             match run.result {
                 Ok(Ok(())) => {}
-                Ok(Err(ferrule_types::PluginError::InvalidConfig { path: inner, message })) => {
-                    let field = if inner.is_empty() { format!("{path}.config") } else { format!("{path}.config.{inner}") };
-                    return Err(FieldError::new(field, format!("plugin `{}`: {message}", leaf.plugin)));
+                Ok(Err(ferrule_types::PluginError::InvalidConfig {
+                    path: inner,
+                    message,
+                })) => {
+                    let field = if inner.is_empty() {
+                        format!("{path}.config")
+                    } else {
+                        format!("{path}.config.{inner}")
+                    };
+                    return Err(FieldError::new(
+                        field,
+                        format!("plugin `{}`: {message}", leaf.plugin),
+                    ));
                 }
-                Ok(Err(other)) => return Err(FieldError::new(format!("{path}.config"), format!("plugin `{}`: {other}", leaf.plugin))),
-                Err(e) => return Err(FieldError::new(format!("{path}.config"), format!("plugin `{}` failed validating: {e}", leaf.plugin))),
+                Ok(Err(other)) => {
+                    return Err(FieldError::new(
+                        format!("{path}.config"),
+                        format!("plugin `{}`: {other}", leaf.plugin),
+                    ));
+                }
+                Err(e) => {
+                    return Err(FieldError::new(
+                        format!("{path}.config"),
+                        format!("plugin `{}` failed validating: {e}", leaf.plugin),
+                    ));
+                }
             }
         }
         Ok(())
     }
 
-    async fn snapshot(&self, tenant: &Tenant, ticket_id: i64, event: &Event) -> Result<Option<Snapshot>, EngineError> {
+    async fn snapshot(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        event: &Event,
+    ) -> Result<Option<Snapshot>, EngineError> {
         let mut tx = self.store.begin().await?;
-        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else { return Ok(None) };
-        let latest = self.store.latest_message(&mut tx, tenant.id, ticket_id).await?;
+        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else {
+            return Ok(None);
+        };
+        let latest = self
+            .store
+            .latest_message(&mut tx, tenant.id, ticket_id)
+            .await?;
         tx.commit().await?;
         let statuses = self.store.statuses(tenant.id).await?;
         let agents = self.store.agents(tenant.id).await?;
@@ -172,19 +245,35 @@ impl Engine {
             latest_message: latest.as_ref().map(context::message),
         };
         let sandbox = Sandbox::new(Limits::CONDITION).with_directory(Arc::new(directory));
-        Ok(Some(Snapshot { ticket, ctx, sandbox, statuses, agent_ids: agents.iter().map(|a| a.id).collect() }))
+        Ok(Some(Snapshot {
+            ticket,
+            ctx,
+            sandbox,
+            statuses,
+            agent_ids: agents.iter().map(|a| a.id).collect(),
+        }))
     }
 
     /// Evaluate the leaves of several rules against one context: one sandboxed call per plugin.
-    async fn evaluate_leaves(&self, rules: &[&LoadedRule], snap: &Snapshot) -> Result<(Vec<Vec<LeafResult>>, u64), EngineError> {
+    async fn evaluate_leaves(
+        &self,
+        rules: &[&LoadedRule],
+        snap: &Snapshot,
+    ) -> Result<(Vec<Vec<LeafResult>>, u64), EngineError> {
         let mut by_plugin: HashMap<&str, Vec<(usize, usize, String)>> = HashMap::new();
         for (r, rule) in rules.iter().enumerate() {
             for (l, (_, leaf)) in rule.leaves.iter().enumerate() {
-                by_plugin.entry(leaf.plugin.as_str()).or_default().push((r, l, leaf.config.to_string()));
+                by_plugin.entry(leaf.plugin.as_str()).or_default().push((
+                    r,
+                    l,
+                    leaf.config.to_string(),
+                ));
             }
         }
-        let mut results: Vec<Vec<LeafResult>> =
-            rules.iter().map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()]).collect();
+        let mut results: Vec<Vec<LeafResult>> = rules
+            .iter()
+            .map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()])
+            .collect();
         let prepared = Arc::new(PreparedContext::new(&snap.ctx));
         let mut fuel = 0;
         for (name, uses) in by_plugin {
@@ -197,10 +286,13 @@ impl Engine {
             let configs: Vec<String> = uses.iter().map(|(_, _, c)| c.clone()).collect();
             let (ctx, sandbox) = (prepared.clone(), snap.sandbox.clone());
             let started = Instant::now();
-            let run = tokio::task::spawn_blocking(move || plugin.evaluate(&ctx, &configs, &sandbox))
-                .await
-                .map_err(|e| EngineError::Join(e.to_string()))?;
-            self.metrics.plugin_time.observe(started.elapsed().as_secs_f64());
+            let run =
+                tokio::task::spawn_blocking(move || plugin.evaluate(&ctx, &configs, &sandbox))
+                    .await
+                    .map_err(|e| EngineError::Join(e.to_string()))?;
+            self.metrics
+                .plugin_time
+                .observe(started.elapsed().as_secs_f64());
             fuel += run.stats.fuel_used;
             match run.result {
                 Ok(answers) => {
@@ -222,27 +314,58 @@ impl Engine {
     }
 
     /// Run the actions of a rule whose conditions matched: all their effects, or the first error.
-    async fn run_actions(&self, rule: &LoadedRule, snap: &Snapshot) -> (Result<Vec<ferrule_types::Effect>, String>, u64) {
+    async fn run_actions(
+        &self,
+        rule: &LoadedRule,
+        snap: &Snapshot,
+    ) -> (Result<Vec<ferrule_types::Effect>, String>, u64) {
         let prepared = Arc::new(PreparedContext::new(&snap.ctx));
         let mut effects = Vec::new();
         let mut fuel = 0;
         for (i, action) in rule.spec.actions.iter().enumerate() {
             let Some(plugin) = self.plugin(&action.plugin).cloned() else {
-                return (Err(format!("actions[{i}]: plugin `{}` is not available", action.plugin)), fuel);
+                return (
+                    Err(format!(
+                        "actions[{i}]: plugin `{}` is not available",
+                        action.plugin
+                    )),
+                    fuel,
+                );
             };
             let config = action.config.to_string();
-            let (ctx, sandbox) = (prepared.clone(), Sandbox { limits: Limits::ACTION, ..snap.sandbox.clone() });
+            let (ctx, sandbox) = (
+                prepared.clone(),
+                Sandbox {
+                    limits: Limits::ACTION,
+                    ..snap.sandbox.clone()
+                },
+            );
             let started = Instant::now();
-            let run = match tokio::task::spawn_blocking(move || plugin.execute(&config, &ctx, &sandbox)).await {
-                Ok(run) => run,
-                Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
-            };
-            self.metrics.plugin_time.observe(started.elapsed().as_secs_f64());
+            let run =
+                match tokio::task::spawn_blocking(move || plugin.execute(&config, &ctx, &sandbox))
+                    .await
+                {
+                    Ok(run) => run,
+                    Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
+                };
+            self.metrics
+                .plugin_time
+                .observe(started.elapsed().as_secs_f64());
             fuel += run.stats.fuel_used;
             match run.result {
                 Ok(Ok(mut e)) => effects.append(&mut e),
-                Ok(Err(e)) => return (Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)), fuel),
-                Err(e) => return (Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)), fuel),
+                Ok(Err(e)) => {
+                    return (
+                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
+                        fuel,
+                    );
+                }
+                Err(e) => {
+                    return (
+                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
+                        fuel,
+                    );
+                }
             }
         }
         (Ok(effects), fuel)
@@ -268,16 +391,26 @@ impl Engine {
     /// position order; effects are applied per rule in one transaction and may raise further
     /// events (a rule fires at most once per chain; chains stop at [`MAX_CHAIN_DEPTH`]).
     /// Returns the run records.
-    pub async fn dispatch(&self, tenant: &Tenant, ticket_id: i64, events: Vec<Event>) -> Result<Vec<Value>, EngineError> {
+    pub async fn dispatch(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        events: Vec<Event>,
+    ) -> Result<Vec<Value>, EngineError> {
         let rows = self.store.rules(tenant.id).await?;
-        let rules: Vec<LoadedRule> = rows.iter().filter(|r| r.enabled).filter_map(LoadedRule::from_row).collect();
+        let rules: Vec<LoadedRule> = rows
+            .iter()
+            .filter(|r| r.enabled)
+            .filter_map(LoadedRule::from_row)
+            .collect();
         let mut queue: VecDeque<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
         let mut fired: HashSet<i64> = HashSet::new();
         let mut records = Vec::new();
         while let Some((event, depth)) = queue.pop_front() {
             self.metrics.events.inc();
             let kind = event.kind();
-            let listening: Vec<&LoadedRule> = rules.iter().filter(|r| r.spec.listens_to(kind)).collect();
+            let listening: Vec<&LoadedRule> =
+                rules.iter().filter(|r| r.spec.listens_to(kind)).collect();
             if listening.is_empty() {
                 continue;
             }
@@ -286,12 +419,15 @@ impl Engine {
                     let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
                         "ticket_id": ticket_id, "event": event, "outcome": "chain_limit",
                         "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")});
-                    self.record(tenant.id, rule, ticket_id, kind, &record).await?;
+                    self.record(tenant.id, rule, ticket_id, kind, &record)
+                        .await?;
                     records.push(record);
                 }
                 continue;
             }
-            let Some(mut snap) = self.snapshot(tenant, ticket_id, &event).await? else { return Ok(records) };
+            let Some(mut snap) = self.snapshot(tenant, ticket_id, &event).await? else {
+                return Ok(records);
+            };
             let mut pending: Vec<&LoadedRule> = listening;
             let (mut leaf_results, mut leaf_fuel) = {
                 let (r, f) = self.evaluate_leaves(&pending, &snap).await?;
@@ -305,7 +441,8 @@ impl Engine {
                     let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
                         "ticket_id": ticket_id, "event": event, "outcome": "skipped",
                         "reason": "the rule already fired for this ticket in this chain of events (loop protection)"});
-                    self.record(tenant.id, rule, ticket_id, kind, &record).await?;
+                    self.record(tenant.id, rule, ticket_id, kind, &record)
+                        .await?;
                     records.push(record);
                     index += 1;
                     continue;
@@ -332,33 +469,68 @@ impl Engine {
                                 record["error"] = e.into();
                             }
                             Ok(effects) => {
-                                record["effects"] = serde_json::to_value(&effects).unwrap_or_default();
+                                record["effects"] =
+                                    serde_json::to_value(&effects).unwrap_or_default();
                                 let mut ticket = snap.ticket.clone();
-                                match effects::apply(&mut ticket, &effects, &snap.statuses, &snap.agent_ids, rule.id, now_ms()) {
+                                match effects::apply(
+                                    &mut ticket,
+                                    &effects,
+                                    &snap.statuses,
+                                    &snap.agent_ids,
+                                    rule.id,
+                                    now_ms(),
+                                ) {
                                     Err(e) => {
                                         record["outcome"] = "failed".into();
                                         record["error"] = e.into();
                                     }
                                     Ok(applied) => {
                                         record["outcome"] = "fired".into();
-                                        record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+                                        record["duration_us"] =
+                                            (started.elapsed().as_micros() as u64).into();
                                         let mut tx = self.store.begin().await?;
-                                        effects::write(&self.store, &mut tx, tenant.id, &ticket, &applied, rule.id).await?;
-                                        self.store.add_run(&mut tx, tenant.id, rule.id, rule.revision, ticket_id, kind, "fired", &record).await?;
+                                        effects::write(
+                                            &self.store,
+                                            &mut tx,
+                                            tenant.id,
+                                            &ticket,
+                                            &applied,
+                                            rule.id,
+                                        )
+                                        .await?;
+                                        self.store
+                                            .add_run(
+                                                &mut tx,
+                                                tenant.id,
+                                                rule.id,
+                                                rule.revision,
+                                                ticket_id,
+                                                kind,
+                                                "fired",
+                                                &record,
+                                            )
+                                            .await?;
                                         tx.commit().await?;
                                         self.metrics.runs("fired").inc();
                                         fired.insert(rule.id);
-                                        queue.extend(applied.events.into_iter().map(|e| (e, depth + 1)));
+                                        queue.extend(
+                                            applied.events.into_iter().map(|e| (e, depth + 1)),
+                                        );
                                         changed = applied.changed;
                                         records.push(record);
                                         index += 1;
                                         if changed {
                                             // Later rules see the new ticket: evaluate them again.
-                                            let Some(fresh) = self.snapshot(tenant, ticket_id, &event).await? else { return Ok(records) };
+                                            let Some(fresh) =
+                                                self.snapshot(tenant, ticket_id, &event).await?
+                                            else {
+                                                return Ok(records);
+                                            };
                                             snap = fresh;
                                             pending = pending.split_off(index);
                                             index = 0;
-                                            let (r, f) = self.evaluate_leaves(&pending, &snap).await?;
+                                            let (r, f) =
+                                                self.evaluate_leaves(&pending, &snap).await?;
                                             leaf_results = r;
                                             leaf_fuel = f;
                                         }
@@ -372,7 +544,8 @@ impl Engine {
                 let _ = changed;
                 record["duration_us"] = (started.elapsed().as_micros() as u64).into();
                 let outcome = record["outcome"].as_str().unwrap_or("failed").to_owned();
-                self.record(tenant.id, rule, ticket_id, kind, &record).await?;
+                self.record(tenant.id, rule, ticket_id, kind, &record)
+                    .await?;
                 self.metrics.runs(&outcome).inc();
                 records.push(record);
                 index += 1;
@@ -381,16 +554,39 @@ impl Engine {
         Ok(records)
     }
 
-    async fn record(&self, tenant: i64, rule: &LoadedRule, ticket: i64, kind: &str, record: &Value) -> Result<(), EngineError> {
+    async fn record(
+        &self,
+        tenant: i64,
+        rule: &LoadedRule,
+        ticket: i64,
+        kind: &str,
+        record: &Value,
+    ) -> Result<(), EngineError> {
         let outcome = record["outcome"].as_str().unwrap_or("failed");
         let mut tx = self.store.begin().await?;
-        self.store.add_run(&mut tx, tenant, rule.id, rule.revision, ticket, kind, outcome, record).await?;
+        self.store
+            .add_run(
+                &mut tx,
+                tenant,
+                rule.id,
+                rule.revision,
+                ticket,
+                kind,
+                outcome,
+                record,
+            )
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Evaluate one rule on a ticket and report what would happen, changing nothing.
-    pub async fn dry_run(&self, tenant: &Tenant, rule: &LoadedRule, ticket_id: i64) -> Result<Option<Value>, EngineError> {
+    pub async fn dry_run(
+        &self,
+        tenant: &Tenant,
+        rule: &LoadedRule,
+        ticket_id: i64,
+    ) -> Result<Option<Value>, EngineError> {
         let event = match &rule.spec.trigger {
             Trigger::Events(kinds) => match kinds.first().map(String::as_str) {
                 Some("customer_message") => Event::CustomerMessage,
@@ -401,7 +597,9 @@ impl Engine {
             },
             Trigger::Time(_) => Event::ScheduleTick,
         };
-        let Some(snap) = self.snapshot(tenant, ticket_id, &event).await? else { return Ok(None) };
+        let Some(snap) = self.snapshot(tenant, ticket_id, &event).await? else {
+            return Ok(None);
+        };
         let started = Instant::now();
         let (results, fuel) = self.evaluate_leaves(&[rule], &snap).await?;
         let mut used = Vec::new();

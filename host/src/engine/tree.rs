@@ -14,7 +14,11 @@ pub enum LeafResult {
 
 /// The outcome of a tree: `Ok(matched)` or the first error that decided it; `used[i]` tells
 /// whether leaf `i` (in [`Condition::leaves`] order) contributed.
-pub fn decide(tree: &Condition, leaves: &[LeafResult], used: &mut Vec<bool>) -> Result<bool, String> {
+pub fn decide(
+    tree: &Condition,
+    leaves: &[LeafResult],
+    used: &mut Vec<bool>,
+) -> Result<bool, String> {
     used.clear();
     used.resize(leaves.len(), false);
     let mut next = 0;
@@ -23,7 +27,13 @@ pub fn decide(tree: &Condition, leaves: &[LeafResult], used: &mut Vec<bool>) -> 
 
 /// Walk the tree; `live` is false inside branches already decided (their leaves are skipped but
 /// still counted, so indices stay aligned).
-fn walk(node: &Condition, leaves: &[LeafResult], next: &mut usize, used: &mut [bool], live: bool) -> Result<bool, String> {
+fn walk(
+    node: &Condition,
+    leaves: &[LeafResult],
+    next: &mut usize,
+    used: &mut [bool],
+    live: bool,
+) -> Result<bool, String> {
     match node {
         Condition::Leaf(_) => {
             let i = *next;
@@ -70,7 +80,10 @@ mod tests {
     use LeafResult::*;
 
     fn leaf() -> Condition {
-        Condition::Leaf(Leaf { plugin: "p".into(), config: serde_json::json!({}) })
+        Condition::Leaf(Leaf {
+            plugin: "p".into(),
+            config: serde_json::json!({}),
+        })
     }
 
     fn run(tree: &Condition, leaves: &[LeafResult]) -> (Result<bool, String>, Vec<bool>) {
@@ -82,28 +95,54 @@ mod tests {
     #[test]
     fn all_stops_at_the_first_false() {
         let tree = Condition::All(vec![leaf(), leaf(), leaf()]);
-        assert_eq!(run(&tree, &[Answer(true), Answer(false), Failed("x".into())]), (Ok(false), vec![true, true, false]));
-        assert_eq!(run(&tree, &[Answer(true), Answer(true), Answer(true)]).0, Ok(true));
+        assert_eq!(
+            run(&tree, &[Answer(true), Answer(false), Failed("x".into())]),
+            (Ok(false), vec![true, true, false])
+        );
+        assert_eq!(
+            run(&tree, &[Answer(true), Answer(true), Answer(true)]).0,
+            Ok(true)
+        );
     }
 
     #[test]
     fn any_stops_at_the_first_true() {
         let tree = Condition::Any(vec![leaf(), leaf()]);
-        assert_eq!(run(&tree, &[Answer(true), Failed("x".into())]), (Ok(true), vec![true, false]));
+        assert_eq!(
+            run(&tree, &[Answer(true), Failed("x".into())]),
+            (Ok(true), vec![true, false])
+        );
         assert_eq!(run(&tree, &[Answer(false), Answer(false)]).0, Ok(false));
     }
 
     #[test]
     fn not_inverts_and_empty_groups_have_their_identity() {
-        let tree = Condition::All(vec![Condition::Not(Box::new(leaf())), Condition::Any(vec![])]);
-        assert_eq!(run(&tree, &[Answer(false)]).0, Ok(false), "empty any is false");
-        assert_eq!(run(&Condition::All(vec![]), &[]).0, Ok(true), "empty all is true");
-        assert_eq!(run(&Condition::Not(Box::new(leaf())), &[Answer(false)]).0, Ok(true));
+        let tree = Condition::All(vec![
+            Condition::Not(Box::new(leaf())),
+            Condition::Any(vec![]),
+        ]);
+        assert_eq!(
+            run(&tree, &[Answer(false)]).0,
+            Ok(false),
+            "empty any is false"
+        );
+        assert_eq!(
+            run(&Condition::All(vec![]), &[]).0,
+            Ok(true),
+            "empty all is true"
+        );
+        assert_eq!(
+            run(&Condition::Not(Box::new(leaf())), &[Answer(false)]).0,
+            Ok(true)
+        );
     }
 
     #[test]
     fn a_failed_leaf_that_decides_fails_the_tree() {
         let tree = Condition::All(vec![leaf(), Condition::Any(vec![leaf(), leaf()])]);
-        assert_eq!(run(&tree, &[Answer(true), Failed("boom".into()), Answer(true)]).0, Err("boom".into()));
+        assert_eq!(
+            run(&tree, &[Answer(true), Failed("boom".into()), Answer(true)]).0,
+            Err("boom".into())
+        );
     }
 }

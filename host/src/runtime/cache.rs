@@ -64,7 +64,9 @@ impl CodeCache {
             let cached = unsafe { Component::deserialize_file(engine, &path) };
             match cached {
                 Ok(component) => return Ok((component, CodeSource::Cache)),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "recompiling an unreadable cached component"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "recompiling an unreadable cached component")
+                }
             }
         }
         let component = Component::new(engine, bytes)?;

@@ -37,9 +37,10 @@ fn context(c: &t::Context) -> w::Context {
             t::Event::AgentMessage => w::Event::AgentMessage,
             t::Event::ReturnCreated => w::Event::ReturnCreated,
             t::Event::TagAdded { tag } => w::Event::TagAdded(tag.clone()),
-            t::Event::StatusChanged { from, to } => {
-                w::Event::StatusChanged(w::StatusChange { from: from.clone(), to: to.clone() })
-            }
+            t::Event::StatusChanged { from, to } => w::Event::StatusChanged(w::StatusChange {
+                from: from.clone(),
+                to: to.clone(),
+            }),
             t::Event::ScheduleTick => w::Event::ScheduleTick,
         },
         ticket: ticket(&c.ticket),
@@ -100,9 +101,20 @@ fn calendar(c: t::Calendar) -> wd::Calendar {
         weekly: c
             .weekly
             .into_iter()
-            .map(|day| day.into_iter().map(|i| wd::Interval { start: i.start, end: i.end }).collect())
+            .map(|day| {
+                day.into_iter()
+                    .map(|i| wd::Interval {
+                        start: i.start,
+                        end: i.end,
+                    })
+                    .collect()
+            })
             .collect(),
-        holidays: c.holidays.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
+        holidays: c
+            .holidays
+            .iter()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect(),
     }
 }
 
@@ -117,7 +129,12 @@ pub(crate) fn agent(a: t::Agent) -> wd::Agent {
 }
 
 pub(crate) fn inbox(i: t::Inbox) -> wd::Inbox {
-    wd::Inbox { id: i.id, name: i.name, group: i.group, working_hours: i.working_hours.map(calendar) }
+    wd::Inbox {
+        id: i.id,
+        name: i.name,
+        group: i.group,
+        working_hours: i.working_hours.map(calendar),
+    }
 }
 
 /// Checks every string a plugin returns against the limit.
@@ -139,7 +156,10 @@ impl Output {
 
     fn texts(&self, what: &str, list: Vec<String>) -> Result<Vec<String>, RunError> {
         if list.len() > 1000 {
-            return Err(RunError::InvalidOutput(format!("{what} has {} entries", list.len())));
+            return Err(RunError::InvalidOutput(format!(
+                "{what} has {} entries",
+                list.len()
+            )));
         }
         list.into_iter().map(|s| self.text(what, s)).collect()
     }
@@ -167,35 +187,56 @@ impl Output {
                 path: self.text("error path", c.path)?,
                 message: self.text("error message", c.message)?,
             },
-            w::Error::Unavailable(m) => t::PluginError::Unavailable { message: self.text("error message", m)? },
-            w::Error::CapabilityDenied(m) => {
-                t::PluginError::CapabilityDenied { message: self.text("error message", m)? }
-            }
-            w::Error::Failed(m) => t::PluginError::Failed { message: self.text("error message", m)? },
+            w::Error::Unavailable(m) => t::PluginError::Unavailable {
+                message: self.text("error message", m)?,
+            },
+            w::Error::CapabilityDenied(m) => t::PluginError::CapabilityDenied {
+                message: self.text("error message", m)?,
+            },
+            w::Error::Failed(m) => t::PluginError::Failed {
+                message: self.text("error message", m)?,
+            },
         })
     }
 
     pub(crate) fn verdict(&self, v: w::Verdict) -> Result<t::Verdict, RunError> {
-        Ok(t::Verdict { matches: v.matches, changes_at: v.changes_at.map(time).transpose()? })
+        Ok(t::Verdict {
+            matches: v.matches,
+            changes_at: v.changes_at.map(time).transpose()?,
+        })
     }
 
     pub(crate) fn effect(&self, e: w::Effect) -> Result<t::Effect, RunError> {
         Ok(match e {
-            w::Effect::SetStatus(status) => t::Effect::SetStatus { status: self.text("status", status)? },
-            w::Effect::SetCategory(category) => {
-                t::Effect::SetCategory { category: self.text("category", category)? }
-            }
-            w::Effect::SetPriority(priority) => {
-                t::Effect::SetPriority { priority: self.text("priority", priority)? }
-            }
-            w::Effect::AssignAgent(agent) => t::Effect::AssignAgent { agent: self.text("agent", agent)? },
+            w::Effect::SetStatus(status) => t::Effect::SetStatus {
+                status: self.text("status", status)?,
+            },
+            w::Effect::SetCategory(category) => t::Effect::SetCategory {
+                category: self.text("category", category)?,
+            },
+            w::Effect::SetPriority(priority) => t::Effect::SetPriority {
+                priority: self.text("priority", priority)?,
+            },
+            w::Effect::AssignAgent(agent) => t::Effect::AssignAgent {
+                agent: self.text("agent", agent)?,
+            },
             w::Effect::Unassign => t::Effect::Unassign,
-            w::Effect::AddTags(tags) => t::Effect::AddTags { tags: self.texts("tags", tags)? },
-            w::Effect::RemoveTags(tags) => t::Effect::RemoveTags { tags: self.texts("tags", tags)? },
+            w::Effect::AddTags(tags) => t::Effect::AddTags {
+                tags: self.texts("tags", tags)?,
+            },
+            w::Effect::RemoveTags(tags) => t::Effect::RemoveTags {
+                tags: self.texts("tags", tags)?,
+            },
             w::Effect::Reply(r) => t::Effect::Reply {
                 body: self.text("reply body", r.body)?,
-                subject: r.subject.map(|s| self.text("reply subject", s)).transpose()?,
-                language: r.language.map(|s| self.text("reply language", s)).transpose()?,
+                subject: r
+                    .subject
+                    .map(|s| self.text("reply subject", s))
+                    .transpose()?,
+                language: r
+                    .language
+                    .map(|s| self.text("reply language", s))
+                    .transpose()?,
             },
             w::Effect::SendEmail(m) => t::Effect::SendEmail {
                 to: self.text("e-mail recipient", m.to)?,
@@ -207,9 +248,10 @@ impl Output {
                 subject: self.text("notification subject", n.subject)?,
                 body: self.text("notification body", n.body)?,
             },
-            w::Effect::SendSms(s) => {
-                t::Effect::SendSms { to: self.text("SMS recipient", s.to)?, body: self.text("SMS body", s.body)? }
-            }
+            w::Effect::SendSms(s) => t::Effect::SendSms {
+                to: self.text("SMS recipient", s.to)?,
+                body: self.text("SMS body", s.body)?,
+            },
         })
     }
 }

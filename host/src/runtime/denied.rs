@@ -6,9 +6,9 @@
 use super::state::State;
 use ferrule_types::PluginKind;
 use wasmtime::Engine;
-use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, IoError};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, IoError};
 
 /// Interfaces linked for every plugin (matched without their version).
 const ALWAYS: &[&str] = &[
@@ -66,12 +66,16 @@ pub(crate) fn link_denied(
     // linker already defines; those must keep their real host types to type-check.
     let mut shared: Vec<(ResourceType, ResourceType)> = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
-        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            continue;
+        };
         if !name.starts_with("wasi:io/") {
             continue;
         }
         for (export, item) in instance.exports(engine) {
-            let ComponentItem::Resource(ty) = item.ty else { continue };
+            let ComponentItem::Resource(ty) = item.ty else {
+                continue;
+            };
             let host = match export {
                 "input-stream" => ResourceType::host::<DynInputStream>(),
                 "output-stream" => ResourceType::host::<DynOutputStream>(),
@@ -93,13 +97,17 @@ pub(crate) fn link_denied(
                     match item.ty {
                         ComponentItem::ComponentFunc(_) => {
                             let full = format!("{name}#{export}");
-                            linked.func_new(export, move |_, _, _, _| Err(wasmtime::Error::new(Denied(full.clone()))))?;
+                            linked.func_new(export, move |_, _, _, _| {
+                                Err(wasmtime::Error::new(Denied(full.clone())))
+                            })?;
                         }
                         ComponentItem::Resource(ty) => {
                             let host = shared
                                 .iter()
                                 .find(|(component_side, _)| *component_side == ty)
-                                .map_or_else(ResourceType::host::<DeniedResource>, |(_, host)| *host);
+                                .map_or_else(ResourceType::host::<DeniedResource>, |(_, host)| {
+                                    *host
+                                });
                             linked.resource(export, host, |_, _| Ok(()))?;
                         }
                         _ => {}
@@ -108,7 +116,9 @@ pub(crate) fn link_denied(
             }
             ComponentItem::ComponentFunc(_) => {
                 let full = name.to_owned();
-                linker.root().func_new(name, move |_, _, _, _| Err(wasmtime::Error::new(Denied(full.clone()))))?;
+                linker.root().func_new(name, move |_, _, _, _| {
+                    Err(wasmtime::Error::new(Denied(full.clone())))
+                })?;
             }
             _ => {}
         }
@@ -139,8 +149,14 @@ mod tests {
 
     #[test]
     fn only_actions_get_http() {
-        assert!(allowed(PluginKind::Action, "wasi:http/outgoing-handler@0.2.12"));
-        assert!(!allowed(PluginKind::Condition, "wasi:http/outgoing-handler@0.2.12"));
+        assert!(allowed(
+            PluginKind::Action,
+            "wasi:http/outgoing-handler@0.2.12"
+        ));
+        assert!(!allowed(
+            PluginKind::Condition,
+            "wasi:http/outgoing-handler@0.2.12"
+        ));
         assert!(allowed(PluginKind::Condition, "wasi:cli/stderr@0.2.0"));
     }
 }

@@ -34,7 +34,10 @@ impl Grants {
     /// Check every entry is a plain `host` or `host:port`.
     pub fn validate(&self) -> Result<(), GrantError> {
         for (index, entry) in self.http.iter().enumerate() {
-            let bad = |message: &str| GrantError { index, message: message.to_owned() };
+            let bad = |message: &str| GrantError {
+                index,
+                message: message.to_owned(),
+            };
             if entry.is_empty() {
                 return Err(bad("empty host"));
             }
@@ -45,7 +48,11 @@ impl Grants {
                 return Err(bad("give a host or host:port, not a URL"));
             }
             let (host, port) = split_authority(entry);
-            if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_[]:".contains(c)) {
+            if host.is_empty()
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_[]:".contains(c))
+            {
                 return Err(bad("not a host name or IP address"));
             }
             if let Some(port) = port
@@ -101,14 +108,21 @@ impl WasiHttpHooks for HttpHooks {
     ) -> Box<
         dyn Future<
                 Output = Result<
-                    (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>),
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
                     HttpError,
                 >,
             > + Send,
     > {
         drop(fut);
         let https = request.uri().scheme_str() == Some("https");
-        let authority = request.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
+        let authority = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default();
         if !self.grants.allows(https, &authority) {
             let mut denied = self.denied.lock().unwrap_or_else(|e| e.into_inner());
             denied.get_or_insert_with(|| format!("HTTP to `{authority}` is not granted"));
@@ -124,7 +138,8 @@ impl WasiHttpHooks for HttpHooks {
             between_bytes_timeout: cap(options.between_bytes_timeout),
         };
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             let response = response.map(BodyExt::boxed_unsync);
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
@@ -136,7 +151,9 @@ mod tests {
     use super::*;
 
     fn grants(hosts: &[&str]) -> Grants {
-        Grants { http: hosts.iter().map(|h| (*h).to_owned()).collect() }
+        Grants {
+            http: hosts.iter().map(|h| (*h).to_owned()).collect(),
+        }
     }
 
     #[test]
@@ -156,7 +173,10 @@ mod tests {
         assert!(g.allows(false, "127.0.0.1:8089"));
         assert!(!g.allows(false, "127.0.0.1:8090"));
         assert!(!g.allows(false, "127.0.0.1"));
-        assert!(!g.allows(false, "localhost:8089"), "no name resolution tricks");
+        assert!(
+            !g.allows(false, "localhost:8089"),
+            "no name resolution tricks"
+        );
     }
 
     #[test]
@@ -166,9 +186,20 @@ mod tests {
 
     #[test]
     fn wildcards_urls_and_garbage_are_rejected() {
-        for bad in ["*.example.com", "https://api.example.com", "a.com/x", "", "a.com:99999", "user@a.com"] {
+        for bad in [
+            "*.example.com",
+            "https://api.example.com",
+            "a.com/x",
+            "",
+            "a.com:99999",
+            "user@a.com",
+        ] {
             assert!(grants(&[bad]).validate().is_err(), "{bad}");
         }
-        assert!(grants(&["api.example.com", "127.0.0.1:8089", "[::1]:80"]).validate().is_ok());
+        assert!(
+            grants(&["api.example.com", "127.0.0.1:8089", "[::1]:80"])
+                .validate()
+                .is_ok()
+        );
     }
 }

@@ -71,7 +71,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("cache", &self.cache).finish()
+        f.debug_struct("Runtime")
+            .field("cache", &self.cache)
+            .finish()
     }
 }
 
@@ -116,8 +118,12 @@ impl Runtime {
         }
         .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let kind = self.kind_of(&component)?;
-        let linker = self.linker(kind, &component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let linker = self
+            .linker(kind, &component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let imports = component
             .component_type()
             .imports(&self.engine)
@@ -127,17 +133,26 @@ impl Runtime {
     }
 
     fn kind_of(&self, component: &Component) -> Result<PluginKind, LoadError> {
-        let exports: Vec<String> =
-            component.component_type().exports(&self.engine).map(|(n, _)| n.to_owned()).collect();
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
         let exports_compatible = |interface: &str| {
-            exports.iter().any(|e| e.starts_with(&format!("ferrule:plugin/{interface}@0.1.")))
+            exports
+                .iter()
+                .any(|e| e.starts_with(&format!("ferrule:plugin/{interface}@0.1.")))
         };
         if exports_compatible("condition-plugin") {
             Ok(PluginKind::Condition)
         } else if exports_compatible("action-plugin") {
             Ok(PluginKind::Action)
         } else {
-            Err(LoadError::NotAPlugin(if exports.is_empty() { "nothing".into() } else { exports.join(", ") }))
+            Err(LoadError::NotAPlugin(if exports.is_empty() {
+                "nothing".into()
+            } else {
+                exports.join(", ")
+            }))
         }
     }
 

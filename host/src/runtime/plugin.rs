@@ -32,7 +32,10 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("description", &self.description).field("sha256", &self.sha256).finish()
+        f.debug_struct("Plugin")
+            .field("description", &self.description)
+            .field("sha256", &self.sha256)
+            .finish()
     }
 }
 
@@ -85,7 +88,14 @@ impl Plugin {
             config_schema: serde_json::Value::Null,
             capabilities: Vec::new(),
         };
-        let mut plugin = Plugin { engine, pre, description: placeholder, sha256, source, imports };
+        let mut plugin = Plugin {
+            engine,
+            pre,
+            description: placeholder,
+            sha256,
+            source,
+            imports,
+        };
         let described = plugin.call_describe().result.map_err(LoadError::Describe)?;
         check_description(&described, kind)?;
         plugin.description = described;
@@ -121,8 +131,14 @@ impl Plugin {
         let sandbox = Sandbox::new(Limits::for_kind(self.kind_of_pre()));
         self.call(&sandbox, |store, output| {
             let d = match &self.pre {
-                Pre::Condition(pre) => pre.instantiate(&mut *store)?.ferrule_plugin_condition_plugin().call_describe(&mut *store)?,
-                Pre::Action(pre) => pre.instantiate(&mut *store)?.ferrule_plugin_action_plugin().call_describe(&mut *store)?,
+                Pre::Condition(pre) => pre
+                    .instantiate(&mut *store)?
+                    .ferrule_plugin_condition_plugin()
+                    .call_describe(&mut *store)?,
+                Pre::Action(pre) => pre
+                    .instantiate(&mut *store)?
+                    .ferrule_plugin_action_plugin()
+                    .call_describe(&mut *store)?,
             };
             Ok(output.description(d))
         })
@@ -139,8 +155,14 @@ impl Plugin {
     pub fn validate(&self, config: &str, sandbox: &Sandbox) -> Run<Result<(), PluginError>> {
         self.call(sandbox, |store, output| {
             let answer = match &self.pre {
-                Pre::Condition(pre) => pre.instantiate(&mut *store)?.ferrule_plugin_condition_plugin().call_validate(&mut *store, config)?,
-                Pre::Action(pre) => pre.instantiate(&mut *store)?.ferrule_plugin_action_plugin().call_validate(&mut *store, config)?,
+                Pre::Condition(pre) => pre
+                    .instantiate(&mut *store)?
+                    .ferrule_plugin_condition_plugin()
+                    .call_validate(&mut *store, config)?,
+                Pre::Action(pre) => pre
+                    .instantiate(&mut *store)?
+                    .ferrule_plugin_action_plugin()
+                    .call_validate(&mut *store, config)?,
             };
             Ok(match answer {
                 Ok(()) => Ok(Ok(())),
@@ -160,7 +182,10 @@ impl Plugin {
             return not_a(PluginKind::Condition, &self.description.name);
         };
         self.call(sandbox, |store, output| {
-            let answers = pre.instantiate(&mut *store)?.ferrule_plugin_condition_plugin().call_evaluate(&mut *store, &ctx.0, configs)?;
+            let answers = pre
+                .instantiate(&mut *store)?
+                .ferrule_plugin_condition_plugin()
+                .call_evaluate(&mut *store, &ctx.0, configs)?;
             if answers.len() != configs.len() {
                 return Ok(Err(RunError::InvalidOutput(format!(
                     "{} answers for {} configs",
@@ -182,7 +207,10 @@ impl Plugin {
     /// this: an instance must not be shared between tickets or tenants.
     pub fn warm_condition(&self, sandbox: &Sandbox) -> wasmtime::Result<WarmCondition> {
         let Pre::Condition(pre) = &self.pre else {
-            return Err(wasmtime::Error::msg(format!("`{}` is not a condition plugin", self.description.name)));
+            return Err(wasmtime::Error::msg(format!(
+                "`{}` is not a condition plugin",
+                self.description.name
+            )));
         };
         let mut store = Store::new(&self.engine, State::new(sandbox));
         store.limiter(|s| s);
@@ -193,19 +221,30 @@ impl Plugin {
     }
 
     /// Run an action: the effects it asks for.
-    pub fn execute(&self, config: &str, ctx: &PreparedContext, sandbox: &Sandbox) -> Run<Result<Vec<Effect>, PluginError>> {
+    pub fn execute(
+        &self,
+        config: &str,
+        ctx: &PreparedContext,
+        sandbox: &Sandbox,
+    ) -> Run<Result<Vec<Effect>, PluginError>> {
         let Pre::Action(pre) = &self.pre else {
             return not_a(PluginKind::Action, &self.description.name);
         };
         let max_effects = sandbox.limits.max_effects;
         self.call(sandbox, |store, output| {
-            let answer = pre.instantiate(&mut *store)?.ferrule_plugin_action_plugin().call_execute(&mut *store, config, &ctx.0)?;
+            let answer = pre
+                .instantiate(&mut *store)?
+                .ferrule_plugin_action_plugin()
+                .call_execute(&mut *store, config, &ctx.0)?;
             Ok(match answer {
-                Ok(effects) if effects.len() > max_effects => Err(RunError::InvalidOutput(format!(
-                    "{} effects; the limit is {max_effects}",
-                    effects.len()
-                ))),
-                Ok(effects) => effects.into_iter().map(|e| output.effect(e)).collect::<Result<Vec<_>, _>>().map(Ok),
+                Ok(effects) if effects.len() > max_effects => Err(RunError::InvalidOutput(
+                    format!("{} effects; the limit is {max_effects}", effects.len()),
+                )),
+                Ok(effects) => effects
+                    .into_iter()
+                    .map(|e| output.effect(e))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Ok),
                 Err(e) => output.error(e).map(Err),
             })
         })
@@ -221,9 +260,14 @@ impl Plugin {
         let limits = sandbox.limits;
         let mut store = Store::new(&self.engine, State::new(sandbox));
         store.limiter(|s| s);
-        let ticks = limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
+        let ticks = limits
+            .timeout_ms
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            .max(1);
         store.set_epoch_deadline(ticks);
-        let output = Output { max_string_bytes: limits.max_string_bytes };
+        let output = Output {
+            max_string_bytes: limits.max_string_bytes,
+        };
         let outcome = match store.set_fuel(limits.fuel) {
             Ok(()) => f(&mut store, &output),
             Err(e) => Err(e),
@@ -256,9 +300,19 @@ pub struct WarmCondition {
 
 impl WarmCondition {
     /// Evaluate on the kept instance; answers are returned as the plugin gave them.
-    pub fn evaluate(&mut self, ctx: &PreparedContext, configs: &[String]) -> wasmtime::Result<usize> {
-        let answers = self.instance.ferrule_plugin_condition_plugin().call_evaluate(&mut self.store, &ctx.0, configs)?;
-        Ok(answers.iter().filter(|a| matches!(a, Ok(v) if v.matches)).count())
+    pub fn evaluate(
+        &mut self,
+        ctx: &PreparedContext,
+        configs: &[String],
+    ) -> wasmtime::Result<usize> {
+        let answers = self
+            .instance
+            .ferrule_plugin_condition_plugin()
+            .call_evaluate(&mut self.store, &ctx.0, configs)?;
+        Ok(answers
+            .iter()
+            .filter(|a| matches!(a, Ok(v) if v.matches))
+            .count())
     }
 }
 
@@ -267,7 +321,12 @@ fn not_a<T>(kind: PluginKind, name: &str) -> Run<T> {
         PluginKind::Condition => "condition",
         PluginKind::Action => "action",
     };
-    Run { result: Err(RunError::Instantiate(format!("`{name}` is not an {kind} plugin"))), stats: RunStats::default() }
+    Run {
+        result: Err(RunError::Instantiate(format!(
+            "`{name}` is not an {kind} plugin"
+        ))),
+        stats: RunStats::default(),
+    }
 }
 
 /// Map a wasmtime failure to its typed [`RunError`].
@@ -307,19 +366,33 @@ fn panic_message(stderr: &str) -> String {
 fn check_description(d: &Description, kind: PluginKind) -> Result<(), LoadError> {
     let bad = |m: String| Err(LoadError::BadDescription(m));
     if d.kind != kind {
-        return bad(format!("describe() says {:?} but the component exports the other world", d.kind));
+        return bad(format!(
+            "describe() says {:?} but the component exports the other world",
+            d.kind
+        ));
     }
     let name_ok = !d.name.is_empty()
         && d.name.len() <= 64
-        && d.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && d.name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !d.name.starts_with('-');
     if !name_ok {
-        return bad(format!("name `{}` must be 1–64 characters of a-z, 0-9 and -", d.name));
+        return bad(format!(
+            "name `{}` must be 1–64 characters of a-z, 0-9 and -",
+            d.name
+        ));
     }
     let version_ok = d.version.split('.').count() >= 3
-        && d.version.split(['.', '-', '+']).take(3).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        && d.version
+            .split(['.', '-', '+'])
+            .take(3)
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     if !version_ok {
-        return bad(format!("version `{}` is not a semantic version like 1.2.3", d.version));
+        return bad(format!(
+            "version `{}` is not a semantic version like 1.2.3",
+            d.version
+        ));
     }
     if !d.config_schema.is_object() && !d.config_schema.is_boolean() {
         return bad("config schema is not a JSON Schema object".into());

@@ -36,7 +36,10 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("limits", &self.limits).field("grants", &self.grants).finish()
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .field("grants", &self.grants)
+            .finish()
     }
 }
 
@@ -90,7 +93,10 @@ impl State {
         let stderr = MemoryOutputPipe::new(PRINT_BUFFER_BYTES);
         // No preopened directories, no environment, no arguments, no network: the WASI context
         // grants nothing. Only stdout/stderr (captured) and random numbers are linked at all.
-        let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
         let denied = Arc::new(Mutex::new(None));
         State {
             wasi,
@@ -133,8 +139,12 @@ impl State {
 
     /// Move captured stdout/stderr into the log, and return stderr's text.
     pub(crate) fn drain_output(&mut self) -> String {
-        let out = String::from_utf8_lossy(&self.stdout.contents()).trim_end().to_owned();
-        let err = String::from_utf8_lossy(&self.stderr.contents()).trim_end().to_owned();
+        let out = String::from_utf8_lossy(&self.stdout.contents())
+            .trim_end()
+            .to_owned();
+        let err = String::from_utf8_lossy(&self.stderr.contents())
+            .trim_end()
+            .to_owned();
         if !out.is_empty() {
             self.push_log("stdout", out);
         }
@@ -145,24 +155,39 @@ impl State {
     }
 
     pub(crate) fn denied(&self) -> Option<String> {
-        self.denied.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.denied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http_ctx, table: &mut self.table, hooks: &mut self.http_hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for State {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limits.memory_bytes {
             self.memory_exceeded = true;
             return Ok(false);
@@ -171,7 +196,12 @@ impl wasmtime::ResourceLimiter for State {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }

@@ -78,7 +78,13 @@ impl Store {
         .bind(now_ms())
         .fetch_one(self.pool())
         .await?;
-        Ok(AgentRow { id, name: a.name.clone(), email: a.email.clone(), phone: a.phone.clone(), working_hours: hours })
+        Ok(AgentRow {
+            id,
+            name: a.name.clone(),
+            email: a.email.clone(),
+            phone: a.phone.clone(),
+            working_hours: hours,
+        })
     }
 
     /// The tenant's agents.
@@ -111,23 +117,32 @@ impl Store {
         .bind(now_ms())
         .fetch_one(self.pool())
         .await?;
-        Ok(InboxRow { id, name: i.name.clone(), grp: i.group.clone(), working_hours: hours })
+        Ok(InboxRow {
+            id,
+            name: i.name.clone(),
+            grp: i.group.clone(),
+            working_hours: hours,
+        })
     }
 
     /// The tenant's inboxes.
     pub async fn inboxes(&self, tenant: i64) -> Result<Vec<InboxRow>> {
-        Ok(sqlx::query_as("SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? ORDER BY id")
-            .bind(tenant)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// One inbox of the tenant.
     pub async fn inbox(&self, tenant: i64, id: i64) -> Result<Option<InboxRow>> {
-        Ok(sqlx::query_as("SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? AND id = ?")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
     }
 }

@@ -11,7 +11,7 @@ pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
 pub use rules::RuleRow;
 pub use runs::RunRow;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
-pub use tickets::{MessageRow, NewMessage, NewTicket, TicketFilter, TicketRow};
+pub use tickets::{MessageRow, NewMessage, NewTicket, Outgoing, TicketFilter, TicketRow};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};

@@ -22,8 +22,7 @@ pub struct RuleRow {
     pub updated_at: i64,
 }
 
-const RULE_COLUMNS: &str =
-    "id, revision, name, description, enabled, trigger, conditions, actions, position, created_at, updated_at";
+const RULE_COLUMNS: &str = "id, revision, name, description, enabled, trigger, conditions, actions, position, created_at, updated_at";
 
 impl Store {
     /// Save a new rule; position defaults to after the tenant's last rule.
@@ -32,10 +31,12 @@ impl Store {
         let position = match spec.position {
             Some(p) => p,
             None => {
-                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM rules WHERE tenant_id = ? AND deleted = 0")
-                    .bind(tenant)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let last: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(position) FROM rules WHERE tenant_id = ? AND deleted = 0",
+                )
+                .bind(tenant)
+                .fetch_one(&mut *tx)
+                .await?;
                 last.map_or(10, |p| p + 10)
             }
         };
@@ -70,8 +71,15 @@ impl Store {
     }
 
     /// Replace a rule's definition, keeping the previous one as a revision.
-    pub async fn update_rule(&self, tenant: i64, id: i64, spec: &RuleSpec) -> Result<Option<RuleRow>> {
-        let Some(current) = self.rule(tenant, id).await? else { return Ok(None) };
+    pub async fn update_rule(
+        &self,
+        tenant: i64,
+        id: i64,
+        spec: &RuleSpec,
+    ) -> Result<Option<RuleRow>> {
+        let Some(current) = self.rule(tenant, id).await? else {
+            return Ok(None);
+        };
         let mut tx = self.begin().await?;
         let revision = current.revision + 1;
         let position = spec.position.unwrap_or(current.position);
@@ -109,14 +117,25 @@ impl Store {
 
     /// One live rule of the tenant.
     pub async fn rule(&self, tenant: i64, id: i64) -> Result<Option<RuleRow>> {
-        let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE tenant_id = ? AND id = ? AND deleted = 0");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(id).fetch_optional(self.pool()).await?)
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM rules WHERE tenant_id = ? AND id = ? AND deleted = 0"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// The tenant's live rules in position order.
     pub async fn rules(&self, tenant: i64) -> Result<Vec<RuleRow>> {
-        let sql = format!("SELECT {RULE_COLUMNS} FROM rules WHERE tenant_id = ? AND deleted = 0 ORDER BY position, id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).fetch_all(self.pool()).await?)
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM rules WHERE tenant_id = ? AND deleted = 0 ORDER BY position, id"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Delete a rule (its runs and revisions stay readable). False when there was none.

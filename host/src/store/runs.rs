@@ -20,7 +20,8 @@ pub struct RunRow {
     pub created_at: i64,
 }
 
-const RUN_COLUMNS: &str = "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
+const RUN_COLUMNS: &str =
+    "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
 
 impl Store {
     /// Record a run.
@@ -53,14 +54,34 @@ impl Store {
     }
 
     /// Runs of a ticket, newest first.
-    pub async fn runs_for_ticket(&self, tenant: i64, ticket: i64, limit: i64) -> Result<Vec<RunRow>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT ?");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(ticket).bind(limit).fetch_all(self.pool()).await?)
+    pub async fn runs_for_ticket(
+        &self,
+        tenant: i64,
+        ticket: i64,
+        limit: i64,
+    ) -> Result<Vec<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND ticket_id = ? ORDER BY id DESC LIMIT ?"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(ticket)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Runs of a rule (or all rules), newest first.
     pub async fn runs(&self, tenant: i64, rule: Option<i64>, limit: i64) -> Result<Vec<RunRow>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND (? IS NULL OR rule_id = ?) ORDER BY id DESC LIMIT ?");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(rule).bind(rule).bind(limit).fetch_all(self.pool()).await?)
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = ? AND (? IS NULL OR rule_id = ?) ORDER BY id DESC LIMIT ?"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(rule)
+            .bind(rule)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
     }
 }

@@ -52,31 +52,44 @@ impl Store {
     pub async fn create_tenant(&self, name: &str, timezone: &str) -> Result<(Tenant, String)> {
         let mut tx = self.begin().await?;
         let now = now_ms();
-        let id: i64 = sqlx::query_scalar("INSERT INTO tenants (name, timezone, created_at) VALUES (?, ?, ?) RETURNING id")
-            .bind(name)
-            .bind(timezone)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tenants (name, timezone, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(timezone)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
         for (position, (status, category)) in DEFAULT_STATUSES.iter().enumerate() {
-            sqlx::query("INSERT INTO statuses (tenant_id, name, category, position) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(status)
-                .bind(category)
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let key = new_token("frk");
-        sqlx::query("INSERT INTO api_keys (tenant_id, key_hash, prefix, created_at) VALUES (?, ?, ?, ?)")
+            sqlx::query(
+                "INSERT INTO statuses (tenant_id, name, category, position) VALUES (?, ?, ?, ?)",
+            )
             .bind(id)
-            .bind(hash_token(&key))
-            .bind(&key[..8])
-            .bind(now)
+            .bind(status)
+            .bind(category)
+            .bind(position as i64)
             .execute(&mut *tx)
             .await?;
+        }
+        let key = new_token("frk");
+        sqlx::query(
+            "INSERT INTO api_keys (tenant_id, key_hash, prefix, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(hash_token(&key))
+        .bind(&key[..8])
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok((Tenant { id, name: name.to_owned(), timezone: timezone.to_owned() }, key))
+        Ok((
+            Tenant {
+                id,
+                name: name.to_owned(),
+                timezone: timezone.to_owned(),
+            },
+            key,
+        ))
     }
 
     /// The tenant an API key belongs to.
@@ -91,9 +104,11 @@ impl Store {
 
     /// The tenant's statuses in order.
     pub async fn statuses(&self, tenant: i64) -> Result<Vec<StatusRow>> {
-        Ok(sqlx::query_as::<_, StatusRow>("SELECT name, category FROM statuses WHERE tenant_id = ? ORDER BY position")
-            .bind(tenant)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as::<_, StatusRow>(
+            "SELECT name, category FROM statuses WHERE tenant_id = ? ORDER BY position",
+        )
+        .bind(tenant)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

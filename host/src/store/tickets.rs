@@ -92,6 +92,19 @@ pub struct MessageRow {
     pub sent_at: i64,
 }
 
+/// An outgoing e-mail, SMS or notification waiting for a delivery channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// `email`, `sms` or `notification`.
+    pub kind: &'static str,
+    /// Address, phone number or agent id.
+    pub recipient: String,
+    /// Subject, when the kind has one.
+    pub subject: Option<String>,
+    /// Body.
+    pub body: String,
+}
+
 /// Filters of `GET /tickets`.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
 #[derive(Debug, Clone, Default)]
@@ -108,13 +121,13 @@ impl Store {
     /// Create a ticket (and its customer when no customer of the tenant has that e-mail).
     pub async fn create_ticket(&self, tx: &mut Tx, tenant: i64, t: &NewTicket) -> Result<i64> {
         let existing: Option<i64> = match &t.customer_email {
-            Some(email) => {
-                sqlx::query_scalar("SELECT id FROM customers WHERE tenant_id = ? AND email = ? ORDER BY id LIMIT 1")
-                    .bind(tenant)
-                    .bind(email)
-                    .fetch_optional(&mut **tx)
-                    .await?
-            }
+            Some(email) => sqlx::query_scalar(
+                "SELECT id FROM customers WHERE tenant_id = ? AND email = ? ORDER BY id LIMIT 1",
+            )
+            .bind(tenant)
+            .bind(email)
+            .fetch_optional(&mut **tx)
+            .await?,
             None => None,
         };
         let customer_id = match existing {
@@ -161,14 +174,26 @@ impl Store {
 
     /// One ticket of the tenant, read inside a transaction.
     pub async fn ticket_in(&self, tx: &mut Tx, tenant: i64, id: i64) -> Result<Option<TicketRow>> {
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(id).fetch_optional(&mut **tx).await?)
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?)
     }
 
     /// One ticket of the tenant.
     pub async fn ticket(&self, tenant: i64, id: i64) -> Result<Option<TicketRow>> {
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?");
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(tenant).bind(id).fetch_optional(self.pool()).await?)
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// The tenant's tickets, newest first.
@@ -227,7 +252,13 @@ impl Store {
     }
 
     /// Add a message to a ticket.
-    pub async fn add_message(&self, tx: &mut Tx, tenant: i64, ticket: i64, m: &NewMessage) -> Result<MessageRow> {
+    pub async fn add_message(
+        &self,
+        tx: &mut Tx,
+        tenant: i64,
+        ticket: i64,
+        m: &NewMessage,
+    ) -> Result<MessageRow> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, sent_at, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -270,7 +301,12 @@ impl Store {
     }
 
     /// The latest message of a ticket.
-    pub async fn latest_message(&self, tx: &mut Tx, tenant: i64, ticket: i64) -> Result<Option<MessageRow>> {
+    pub async fn latest_message(
+        &self,
+        tx: &mut Tx,
+        tenant: i64,
+        ticket: i64,
+    ) -> Result<Option<MessageRow>> {
         Ok(sqlx::query_as(
             "SELECT id, ticket_id, author, direction, subject, body, language, rule_id, sent_at FROM messages \
              WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at DESC, id DESC LIMIT 1",
@@ -288,19 +324,16 @@ impl Store {
         tenant: i64,
         ticket: i64,
         rule: Option<i64>,
-        kind: &str,
-        recipient: &str,
-        subject: Option<&str>,
-        body: &str,
+        o: &Outgoing,
     ) -> Result<()> {
         sqlx::query("INSERT INTO outbox (tenant_id, ticket_id, rule_id, kind, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(tenant)
             .bind(ticket)
             .bind(rule)
-            .bind(kind)
-            .bind(recipient)
-            .bind(subject)
-            .bind(body)
+            .bind(o.kind)
+            .bind(&o.recipient)
+            .bind(&o.subject)
+            .bind(&o.body)
             .bind(now_ms())
             .execute(&mut **tx)
             .await?;

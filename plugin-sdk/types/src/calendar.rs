@@ -101,11 +101,16 @@ impl TryFrom<RawCalendar> for Calendar {
 
     fn try_from(raw: RawCalendar) -> Result<Self, CalendarError> {
         if raw.timezone.trim().is_empty() {
-            return Err(err("timezone", "must name an IANA time zone, e.g. Europe/Warsaw"));
+            return Err(err(
+                "timezone",
+                "must name an IANA time zone, e.g. Europe/Warsaw",
+            ));
         }
         let mut weekly: [Vec<Interval>; 7] = Default::default();
         for (day, intervals) in raw.weekly {
-            let name = serde_json::to_value(day).ok().and_then(|v| v.as_str().map(str::to_owned));
+            let name = serde_json::to_value(day)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
             let name = name.unwrap_or_default();
             let mut parsed = Vec::with_capacity(intervals.len());
             for (i, (from, to)) in intervals.iter().enumerate() {
@@ -123,11 +128,18 @@ impl TryFrom<RawCalendar> for Calendar {
         let mut holidays = Vec::with_capacity(raw.holidays.len());
         for (i, day) in raw.holidays.iter().enumerate() {
             let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-                err(&format!("holidays[{i}]"), &format!("`{day}` is not a date like 2026-12-24"))
+                err(
+                    &format!("holidays[{i}]"),
+                    &format!("`{day}` is not a date like 2026-12-24"),
+                )
             })?;
             holidays.push(date);
         }
-        Ok(Calendar { timezone: raw.timezone, weekly, holidays })
+        Ok(Calendar {
+            timezone: raw.timezone,
+            weekly,
+            holidays,
+        })
     }
 }
 
@@ -144,8 +156,16 @@ impl From<Calendar> for RawCalendar {
                 (*d, list)
             })
             .collect();
-        let holidays = c.holidays.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect();
-        RawCalendar { timezone: c.timezone, weekly, holidays }
+        let holidays = c
+            .holidays
+            .iter()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
+        RawCalendar {
+            timezone: c.timezone,
+            weekly,
+            holidays,
+        }
     }
 }
 
@@ -213,7 +233,10 @@ fn bad_clock(text: &str) -> String {
 }
 
 fn err(path: &str, message: &str) -> CalendarError {
-    CalendarError { path: path.to_owned(), message: message.to_owned() }
+    CalendarError {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -239,8 +262,14 @@ mod tests {
         assert!(c.is_open_at(at("2026-11-16 15:59")));
         assert!(!c.is_open_at(at("2026-11-16 16:00")));
         assert!(!c.is_open_at(at("2026-11-16 07:59")));
-        assert!(!c.is_open_at(at("2026-11-17 10:00")), "tuesday has no hours");
-        assert!(c.is_open_at(at("2026-11-20 23:59")), "24:00 closes at midnight");
+        assert!(
+            !c.is_open_at(at("2026-11-17 10:00")),
+            "tuesday has no hours"
+        );
+        assert!(
+            c.is_open_at(at("2026-11-20 23:59")),
+            "24:00 closes at midnight"
+        );
         assert!(!c.is_open_at(at("2026-11-20 12:30")), "lunch break");
     }
 
@@ -253,18 +282,39 @@ mod tests {
     #[test]
     fn next_change_finds_the_next_opening_and_closing() {
         let c = calendar(OFFICE).unwrap();
-        assert_eq!(c.next_change_after(at("2026-11-16 09:00")), Some(at("2026-11-16 16:00")));
-        assert_eq!(c.next_change_after(at("2026-11-16 17:00")), Some(at("2026-11-20 08:00")));
-        assert_eq!(c.next_change_after(at("2026-11-20 12:10")), Some(at("2026-11-20 13:00")));
+        assert_eq!(
+            c.next_change_after(at("2026-11-16 09:00")),
+            Some(at("2026-11-16 16:00"))
+        );
+        assert_eq!(
+            c.next_change_after(at("2026-11-16 17:00")),
+            Some(at("2026-11-20 08:00"))
+        );
+        assert_eq!(
+            c.next_change_after(at("2026-11-20 12:10")),
+            Some(at("2026-11-20 13:00"))
+        );
     }
 
     #[test]
     fn bad_calendars_name_the_wrong_part() {
         let cases = [
-            (r#"{"timezone": "UTC", "weekly": {"mon": [["8:00", "16:00"]]}}"#, "weekly.mon[0]"),
-            (r#"{"timezone": "UTC", "weekly": {"tue": [["16:00", "08:00"]]}}"#, "weekly.tue[0]"),
-            (r#"{"timezone": "UTC", "weekly": {"wed": [["08:00", "24:01"]]}}"#, "weekly.wed[0]"),
-            (r#"{"timezone": "UTC", "holidays": ["24.12.2026"]}"#, "holidays[0]"),
+            (
+                r#"{"timezone": "UTC", "weekly": {"mon": [["8:00", "16:00"]]}}"#,
+                "weekly.mon[0]",
+            ),
+            (
+                r#"{"timezone": "UTC", "weekly": {"tue": [["16:00", "08:00"]]}}"#,
+                "weekly.tue[0]",
+            ),
+            (
+                r#"{"timezone": "UTC", "weekly": {"wed": [["08:00", "24:01"]]}}"#,
+                "weekly.wed[0]",
+            ),
+            (
+                r#"{"timezone": "UTC", "holidays": ["24.12.2026"]}"#,
+                "holidays[0]",
+            ),
             (r#"{"timezone": " "}"#, "timezone"),
         ];
         for (json, path) in cases {

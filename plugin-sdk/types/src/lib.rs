@@ -73,7 +73,12 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
     /// Ticket type.
-    #[serde(default, rename = "type", alias = "ticket_type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "type",
+        alias = "ticket_type",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ticket_type: Option<String>,
     /// Channel.
     pub source: String,
@@ -320,17 +325,24 @@ pub enum PluginError {
 impl PluginError {
     /// An invalid-config error at `path`.
     pub fn invalid_config(path: impl Into<String>, message: impl Into<String>) -> Self {
-        PluginError::InvalidConfig { path: path.into(), message: message.into() }
+        PluginError::InvalidConfig {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// A generic failure.
     pub fn failed(message: impl Into<String>) -> Self {
-        PluginError::Failed { message: message.into() }
+        PluginError::Failed {
+            message: message.into(),
+        }
     }
 
     /// An outside service failed.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        PluginError::Unavailable { message: message.into() }
+        PluginError::Unavailable {
+            message: message.into(),
+        }
     }
 }
 

@@ -23,14 +23,25 @@ impl Action for AddTags {
         if config.tags.is_empty() {
             return Err(PluginError::invalid_config("tags", "list at least one tag"));
         }
-        if let Some(i) = config.tags.iter().position(|t| t.trim().is_empty() || t.len() > 100) {
-            return Err(PluginError::invalid_config(format!("tags[{i}]"), "a tag is 1 to 100 characters"));
+        if let Some(i) = config
+            .tags
+            .iter()
+            .position(|t| t.trim().is_empty() || t.len() > 100)
+        {
+            return Err(PluginError::invalid_config(
+                format!("tags[{i}]"),
+                "a tag is 1 to 100 characters",
+            ));
         }
         Ok(())
     }
 
     fn execute(config: &Config, _ctx: &Context) -> Result<Vec<Effect>, PluginError> {
-        let tags = config.tags.iter().map(|t| t.trim().to_lowercase()).collect();
+        let tags = config
+            .tags
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .collect();
         Ok(vec![Effect::AddTags { tags }])
     }
 }
@@ -43,14 +54,24 @@ mod tests {
 
     #[test]
     fn adds_lower_case_tags() {
-        let effects = testing::execute::<AddTags>(r#"{"tags": ["VIP", " Zwrot "]}"#, &testing::context()).unwrap();
-        assert_eq!(effects, vec![Effect::AddTags { tags: vec!["vip".into(), "zwrot".into()] }]);
+        let effects =
+            testing::execute::<AddTags>(r#"{"tags": ["VIP", " Zwrot "]}"#, &testing::context())
+                .unwrap();
+        assert_eq!(
+            effects,
+            vec![Effect::AddTags {
+                tags: vec!["vip".into(), "zwrot".into()]
+            }]
+        );
     }
 
     #[test]
     fn rejects_empty_lists_and_blank_tags() {
         assert!(testing::validate_action::<AddTags>(r#"{"tags": []}"#).is_err());
         let e = testing::validate_action::<AddTags>(r#"{"tags": ["a", " "]}"#).unwrap_err();
-        assert!(matches!(e, PluginError::InvalidConfig { ref path, .. } if path == "tags[1]"), "{e:?}");
+        assert!(
+            matches!(e, PluginError::InvalidConfig { ref path, .. } if path == "tags[1]"),
+            "{e:?}"
+        );
     }
 }

@@ -73,7 +73,10 @@ impl Action for AiReply {
             return Err(PluginError::invalid_config("model", "name a model"));
         }
         if config.instructions.trim().is_empty() {
-            return Err(PluginError::invalid_config("instructions", "say how the reply should be written"));
+            return Err(PluginError::invalid_config(
+                "instructions",
+                "say how the reply should be written",
+            ));
         }
         http::parse_url_checked(&config.endpoint, "endpoint")
     }
@@ -90,8 +93,12 @@ impl Action for AiReply {
             request["max_tokens"] = json!(max);
         }
         let auth = config.api_key.as_ref().map(|k| format!("Bearer {k}"));
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        let url = format!("{}/v1/chat/completions", config.endpoint.trim_end_matches('/'));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let url = format!(
+            "{}/v1/chat/completions",
+            config.endpoint.trim_end_matches('/')
+        );
         let completion: Completion = http::post_json(&url, &headers, &request)?.json()?;
         let text = completion
             .choices
@@ -100,7 +107,11 @@ impl Action for AiReply {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| PluginError::unavailable("the model returned no text"))?;
-        Ok(vec![Effect::Reply { body: text, subject: None, language: None }])
+        Ok(vec![Effect::Reply {
+            body: text,
+            subject: None,
+            language: None,
+        }])
     }
 }
 

@@ -23,7 +23,10 @@ impl Condition for AllegroAccount {
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.is.iter().all(|s| s.trim().is_empty()) {
-            return Err(PluginError::invalid_config("is", "list at least one Allegro account login"));
+            return Err(PluginError::invalid_config(
+                "is",
+                "list at least one Allegro account login",
+            ));
         }
         Ok(())
     }
@@ -35,8 +38,13 @@ impl Condition for AllegroAccount {
         if !ticket.source.starts_with("allegro") {
             return Ok(false);
         }
-        let Some(account) = ticket.account.as_deref() else { return Ok(false) };
-        Ok(config.is.iter().any(|login| login.trim().to_lowercase() == account.to_lowercase()))
+        let Some(account) = ticket.account.as_deref() else {
+            return Ok(false);
+        };
+        Ok(config
+            .is
+            .iter()
+            .any(|login| login.trim().to_lowercase() == account.to_lowercase()))
     }
 }
 
@@ -59,7 +67,10 @@ mod tests {
     fn matches_the_account_on_any_allegro_channel() {
         for source in ["allegro-discussions", "allegro-messages"] {
             let ctx = ticket(source, Some("sklep_kowalski"));
-            assert!(testing::evaluate::<AllegroAccount>(CONFIG, &ctx).unwrap(), "{source}");
+            assert!(
+                testing::evaluate::<AllegroAccount>(CONFIG, &ctx).unwrap(),
+                "{source}"
+            );
         }
     }
 

@@ -47,7 +47,9 @@ impl Action for AssignAgent {
     }
 
     fn execute(config: &Config, _ctx: &Context) -> Result<Vec<Effect>, PluginError> {
-        Ok(vec![Effect::AssignAgent { agent: config.agent.text() }])
+        Ok(vec![Effect::AssignAgent {
+            agent: config.agent.text(),
+        }])
     }
 }
 
@@ -60,8 +62,14 @@ mod tests {
     #[test]
     fn assigns_by_string_or_number() {
         let ctx = testing::context();
-        assert_eq!(testing::execute::<AssignAgent>(r#"{"agent": "7"}"#, &ctx).unwrap(), vec![Effect::AssignAgent { agent: "7".into() }]);
-        assert_eq!(testing::execute::<AssignAgent>(r#"{"agent": 7}"#, &ctx).unwrap(), vec![Effect::AssignAgent { agent: "7".into() }]);
+        assert_eq!(
+            testing::execute::<AssignAgent>(r#"{"agent": "7"}"#, &ctx).unwrap(),
+            vec![Effect::AssignAgent { agent: "7".into() }]
+        );
+        assert_eq!(
+            testing::execute::<AssignAgent>(r#"{"agent": 7}"#, &ctx).unwrap(),
+            vec![Effect::AssignAgent { agent: "7".into() }]
+        );
         assert!(testing::validate_action::<AssignAgent>(r#"{"agent": " "}"#).is_err());
         assert!(testing::validate_action::<AssignAgent>(r#"{}"#).is_err());
     }

@@ -41,7 +41,11 @@ impl Action for SendMessage {
             Some(s) => Some(Template::parse("subject", s)?.render(ctx)),
             None => None,
         };
-        Ok(vec![Effect::Reply { body, subject, language: None }])
+        Ok(vec![Effect::Reply {
+            body,
+            subject,
+            language: None,
+        }])
     }
 }
 
@@ -68,9 +72,13 @@ mod tests {
 
     #[test]
     fn an_unknown_placeholder_is_a_config_error_naming_the_field() {
-        let e = testing::validate_action::<SendMessage>(r#"{"body": "Hi", "subject": "{{ticket.nmber}}"}"#)
-            .unwrap_err();
-        let PluginError::InvalidConfig { path, message } = e else { panic!() };
+        let e = testing::validate_action::<SendMessage>(
+            r#"{"body": "Hi", "subject": "{{ticket.nmber}}"}"#,
+        )
+        .unwrap_err();
+        let PluginError::InvalidConfig { path, message } = e else {
+            panic!()
+        };
         assert_eq!(path, "subject");
         assert!(message.contains("ticket.nmber"));
     }

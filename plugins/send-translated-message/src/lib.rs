@@ -49,8 +49,14 @@ impl Action for SendTranslatedMessage {
         }
         Template::parse("body", &config.body)?;
         let lang = config.language.trim();
-        if lang.is_empty() || lang.len() > 12 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(PluginError::invalid_config("language", format!("`{lang}` is not a language code like `de`")));
+        if lang.is_empty()
+            || lang.len() > 12
+            || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(PluginError::invalid_config(
+                "language",
+                format!("`{lang}` is not a language code like `de`"),
+            ));
         }
         http::parse_url_checked(&config.endpoint, "endpoint")
     }
@@ -84,12 +90,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_language_and_endpoint() {
-        let bad_lang = r#"{"body": "Hi", "language": "de de", "endpoint": "http://127.0.0.1:5000"}"#;
+        let bad_lang =
+            r#"{"body": "Hi", "language": "de de", "endpoint": "http://127.0.0.1:5000"}"#;
         assert!(testing::validate_action::<SendTranslatedMessage>(bad_lang).is_err());
         let bad_url = r#"{"body": "Hi", "language": "de", "endpoint": "translate.local"}"#;
         let e = testing::validate_action::<SendTranslatedMessage>(bad_url).unwrap_err();
         assert!(e.to_string().contains("endpoint"), "{e}");
-        let bad_placeholder = r#"{"body": "Hi {{client.name}}", "language": "de", "endpoint": "http://a"}"#;
+        let bad_placeholder =
+            r#"{"body": "Hi {{client.name}}", "language": "de", "endpoint": "http://a"}"#;
         assert!(testing::validate_action::<SendTranslatedMessage>(bad_placeholder).is_err());
         let good = r#"{"body": "Hi {{customer.name}}", "language": "de", "endpoint": "http://127.0.0.1:5000"}"#;
         assert!(testing::validate_action::<SendTranslatedMessage>(good).is_ok());

@@ -27,7 +27,9 @@ impl Action for SetStatus {
     }
 
     fn execute(config: &Config, _ctx: &Context) -> Result<Vec<Effect>, PluginError> {
-        Ok(vec![Effect::SetStatus { status: config.status.trim().to_owned() }])
+        Ok(vec![Effect::SetStatus {
+            status: config.status.trim().to_owned(),
+        }])
     }
 }
 
@@ -40,8 +42,14 @@ mod tests {
     #[test]
     fn sets_the_configured_status() {
         let effects =
-            testing::execute::<SetStatus>(r#"{"status": "in-progress"}"#, &testing::context()).unwrap();
-        assert_eq!(effects, vec![Effect::SetStatus { status: "in-progress".into() }]);
+            testing::execute::<SetStatus>(r#"{"status": "in-progress"}"#, &testing::context())
+                .unwrap();
+        assert_eq!(
+            effects,
+            vec![Effect::SetStatus {
+                status: "in-progress".into()
+            }]
+        );
     }
 
     #[test]

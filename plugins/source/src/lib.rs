@@ -23,13 +23,19 @@ impl Condition for Source {
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.is.iter().all(|s| s.trim().is_empty()) {
-            return Err(PluginError::invalid_config("is", "list at least one source"));
+            return Err(PluginError::invalid_config(
+                "is",
+                "list at least one source",
+            ));
         }
         Ok(())
     }
 
     fn evaluate(config: &Config, ctx: &Context) -> Result<bool, PluginError> {
-        Ok(config.is.iter().any(|s| s.trim().eq_ignore_ascii_case(&ctx.ticket.source)))
+        Ok(config
+            .is
+            .iter()
+            .any(|s| s.trim().eq_ignore_ascii_case(&ctx.ticket.source)))
     }
 }
 

@@ -21,7 +21,10 @@ impl Condition for Status {
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.is.iter().all(|s| s.trim().is_empty()) {
-            return Err(PluginError::invalid_config("is", "list at least one status"));
+            return Err(PluginError::invalid_config(
+                "is",
+                "list at least one status",
+            ));
         }
         Ok(())
     }
@@ -41,7 +44,10 @@ mod tests {
     fn matches_listed_statuses_only() {
         let mut ctx = testing::context();
         ctx.ticket.status = "waiting-for-customer".into();
-        assert!(testing::evaluate::<Status>(r#"{"is": ["new", "waiting-for-customer"]}"#, &ctx).unwrap());
+        assert!(
+            testing::evaluate::<Status>(r#"{"is": ["new", "waiting-for-customer"]}"#, &ctx)
+                .unwrap()
+        );
         assert!(!testing::evaluate::<Status>(r#"{"is": ["new"]}"#, &ctx).unwrap());
         assert!(testing::validate_condition::<Status>(r#"{"is": []}"#).is_err());
     }

@@ -37,7 +37,10 @@ impl Condition for SubjectContains {
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         if config.phrases.iter().all(|p| p.trim().is_empty()) {
-            return Err(PluginError::invalid_config("phrases", "list at least one non-empty phrase"));
+            return Err(PluginError::invalid_config(
+                "phrases",
+                "list at least one non-empty phrase",
+            ));
         }
         Ok(())
     }
@@ -70,7 +73,10 @@ mod tests {
     #[test]
     fn finds_polish_phrases_in_upper_case_subjects() {
         assert!(eval(r#"{"phrases": ["zwrot"]}"#, "ZWROT ZAMÓWIENIA 1042"));
-        assert!(eval(r#"{"phrases": ["żółta kurtka"]}"#, "Reklamacja: ŻÓŁTA KURTKA"));
+        assert!(eval(
+            r#"{"phrases": ["żółta kurtka"]}"#,
+            "Reklamacja: ŻÓŁTA KURTKA"
+        ));
     }
 
     #[test]
@@ -92,9 +98,13 @@ mod tests {
     fn rejects_bad_configs_with_the_wrong_key() {
         let e = testing::validate_condition::<SubjectContains>(r#"{"phrases": []}"#).unwrap_err();
         assert!(e.to_string().contains("phrases"), "{e}");
-        let e = testing::validate_condition::<SubjectContains>(r#"{"phrases": ["a"], "match": "some"}"#)
-            .unwrap_err();
-        let PluginError::InvalidConfig { path, .. } = e else { panic!() };
+        let e = testing::validate_condition::<SubjectContains>(
+            r#"{"phrases": ["a"], "match": "some"}"#,
+        )
+        .unwrap_err();
+        let PluginError::InvalidConfig { path, .. } = e else {
+            panic!()
+        };
         assert_eq!(path, "match");
     }
 }

@@ -30,7 +30,10 @@ fn zone(calendar: &Calendar) -> Result<Tz, PluginError> {
     calendar.timezone.parse::<Tz>().map_err(|_| {
         PluginError::invalid_config(
             "calendar.timezone",
-            format!("`{}` is not an IANA time zone such as Europe/Warsaw", calendar.timezone),
+            format!(
+                "`{}` is not an IANA time zone such as Europe/Warsaw",
+                calendar.timezone
+            ),
         )
     })
 }
@@ -42,18 +45,31 @@ fn calendar_for(config: &Config, ctx: &Context) -> Result<Calendar, PluginError>
     let of = config.of.as_deref().unwrap_or_default();
     let found = match of {
         "inbox" => {
-            let id = ctx.ticket.inbox.as_deref().ok_or_else(|| PluginError::failed("the ticket has no inbox"))?;
-            let inbox = directory::inbox(id).ok_or_else(|| PluginError::failed(format!("inbox `{id}` not found")))?;
-            inbox.working_hours.ok_or_else(|| PluginError::failed(format!("inbox `{id}` has no working hours")))?
+            let id = ctx
+                .ticket
+                .inbox
+                .as_deref()
+                .ok_or_else(|| PluginError::failed("the ticket has no inbox"))?;
+            let inbox = directory::inbox(id)
+                .ok_or_else(|| PluginError::failed(format!("inbox `{id}` not found")))?;
+            inbox
+                .working_hours
+                .ok_or_else(|| PluginError::failed(format!("inbox `{id}` has no working hours")))?
         }
         agent => {
             let id = if agent == "assignee" {
-                ctx.ticket.assignee.as_deref().ok_or_else(|| PluginError::failed("the ticket has no assignee"))?
+                ctx.ticket
+                    .assignee
+                    .as_deref()
+                    .ok_or_else(|| PluginError::failed("the ticket has no assignee"))?
             } else {
                 agent
             };
-            let found = directory::agent(id).ok_or_else(|| PluginError::failed(format!("agent `{id}` not found")))?;
-            found.working_hours.ok_or_else(|| PluginError::failed(format!("agent `{id}` has no working hours")))?
+            let found = directory::agent(id)
+                .ok_or_else(|| PluginError::failed(format!("agent `{id}` not found")))?;
+            found
+                .working_hours
+                .ok_or_else(|| PluginError::failed(format!("agent `{id}` has no working hours")))?
         }
     };
     Ok(found)
@@ -74,15 +90,17 @@ impl Condition for WorkingHours {
     type Config = Config;
     const NAME: &'static str = "working-hours";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const SUMMARY: &'static str =
-        "Now is inside the working hours of a calendar, the ticket's inbox, its assignee or an agent.";
+    const SUMMARY: &'static str = "Now is inside the working hours of a calendar, the ticket's inbox, its assignee or an agent.";
     const CAPABILITIES: &'static [&'static str] = &["directory"];
 
     fn validate(config: &Config) -> Result<(), PluginError> {
         match (&config.calendar, &config.of) {
             (Some(calendar), None) => zone(calendar).map(|_| ()),
             (None, Some(of)) if !of.trim().is_empty() => Ok(()),
-            (Some(_), Some(_)) => Err(PluginError::invalid_config("", "give either `calendar` or `of`, not both")),
+            (Some(_), Some(_)) => Err(PluginError::invalid_config(
+                "",
+                "give either `calendar` or `of`, not both",
+            )),
             _ => Err(PluginError::invalid_config(
                 "",
                 "give `calendar` (a working-hours calendar) or `of` (`inbox`, `assignee` or an agent id)",
@@ -124,29 +142,43 @@ mod tests {
     #[test]
     fn uses_the_calendars_time_zone() {
         // 07:30 UTC is 08:30 in Warsaw in November (UTC+1).
-        assert!(testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T07:30:00Z")).unwrap());
+        assert!(
+            testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T07:30:00Z")).unwrap()
+        );
         // 06:30 UTC is 07:30 in Warsaw: before opening.
-        assert!(!testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T06:30:00Z")).unwrap());
+        assert!(
+            !testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T06:30:00Z")).unwrap()
+        );
         // 15:00 UTC is 16:00 in Warsaw: closed.
-        assert!(!testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T15:00:00Z")).unwrap());
+        assert!(
+            !testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-16T15:00:00Z")).unwrap()
+        );
     }
 
     #[test]
     fn honours_summer_time() {
         // In July Warsaw is UTC+2: 06:30 UTC is 08:30 local, a Monday.
-        assert!(testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-07-13T06:30:00Z")).unwrap());
+        assert!(
+            testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-07-13T06:30:00Z")).unwrap()
+        );
     }
 
     #[test]
     fn holidays_are_outside_working_hours() {
-        assert!(!testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-24T10:00:00Z")).unwrap());
+        assert!(
+            !testing::evaluate::<WorkingHours>(WARSAW, &at_time("2026-11-24T10:00:00Z")).unwrap()
+        );
     }
 
     #[test]
     fn tells_when_the_answer_changes() {
         let v = testing::verdict::<WorkingHours>(WARSAW, &at_time("2026-11-16T10:00:00Z")).unwrap();
         assert!(v.matches);
-        assert_eq!(v.changes_at, Some(at("2026-11-16T15:00:00Z")), "closes at 16:00 Warsaw");
+        assert_eq!(
+            v.changes_at,
+            Some(at("2026-11-16T15:00:00Z")),
+            "closes at 16:00 Warsaw"
+        );
         let v = testing::verdict::<WorkingHours>(WARSAW, &at_time("2026-11-16T16:00:00Z")).unwrap();
         // Closed after 16:00 Monday; opens Tuesday 08:00 Warsaw = 07:00 UTC.
         assert_eq!(v.changes_at, Some(at("2026-11-17T07:00:00Z")));
@@ -171,7 +203,9 @@ mod tests {
 
     #[test]
     fn a_missing_calendar_is_an_error_not_a_guess() {
-        testing::Directory::new().inbox("support", "Support", None).install();
+        testing::Directory::new()
+            .inbox("support", "Support", None)
+            .install();
         let mut ctx = testing::context();
         ctx.ticket.inbox = Some("support".into());
         let e = testing::evaluate::<WorkingHours>(r#"{"of": "inbox"}"#, &ctx).unwrap_err();

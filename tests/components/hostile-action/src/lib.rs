@@ -38,18 +38,37 @@ impl Action for Hostile {
     const CAPABILITIES: &'static [&'static str] = &["http"];
 
     fn execute(config: &Config, _ctx: &Context) -> Result<Vec<Effect>, PluginError> {
-        let get = || http::send(http::Request { method: http::Method::Get, url: config.url.clone(), headers: vec![], body: vec![] });
+        let get = || {
+            http::send(http::Request {
+                method: http::Method::Get,
+                url: config.url.clone(),
+                headers: vec![],
+                body: vec![],
+            })
+        };
         match config.attack {
             Attack::Http => {
                 let response = get()?;
-                Ok(vec![Effect::Reply { body: String::from_utf8_lossy(&response.body).into_owned(), subject: None, language: None }])
+                Ok(vec![Effect::Reply {
+                    body: String::from_utf8_lossy(&response.body).into_owned(),
+                    subject: None,
+                    language: None,
+                }])
             }
             Attack::HttpSwallow => {
                 let _ = get();
                 Ok(vec![])
             }
-            Attack::ManyEffects => Ok((0..10_000).map(|i| Effect::AddTags { tags: vec![format!("t{i}")] }).collect()),
-            Attack::LongString => Ok(vec![Effect::Reply { body: "x".repeat(1 << 20), subject: None, language: None }]),
+            Attack::ManyEffects => Ok((0..10_000)
+                .map(|i| Effect::AddTags {
+                    tags: vec![format!("t{i}")],
+                })
+                .collect()),
+            Attack::LongString => Ok(vec![Effect::Reply {
+                body: "x".repeat(1 << 20),
+                subject: None,
+                language: None,
+            }]),
         }
     }
 }

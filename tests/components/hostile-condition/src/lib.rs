@@ -44,13 +44,21 @@ pub struct Hostile;
 
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    if black_box(depth) == u64::MAX { 0 } else { black_box(recurse(black_box(depth + 1))) + 1 }
+    if black_box(depth) == u64::MAX {
+        0
+    } else {
+        black_box(recurse(black_box(depth + 1))) + 1
+    }
 }
 
 #[inline(never)]
 fn hog(depth: u64) -> u64 {
     let pad = black_box([depth; 64]);
-    if black_box(depth) == u64::MAX { pad[3] } else { hog(depth + 1) + pad[7] }
+    if black_box(depth) == u64::MAX {
+        pad[3]
+    } else {
+        hog(depth + 1) + pad[7]
+    }
 }
 
 impl Condition for Hostile {
@@ -79,12 +87,17 @@ impl Condition for Hostile {
             Attack::StackHog => Ok(hog(0) == 7),
             Attack::Panic => panic!("hostile plugin gives up"),
             Attack::File => {
-                let text = std::fs::read_to_string("/etc/passwd").map_err(|e| PluginError::failed(e.to_string()))?;
-                Err(PluginError::failed(format!("read the host's files: {text}")))
+                let text = std::fs::read_to_string("/etc/passwd")
+                    .map_err(|e| PluginError::failed(e.to_string()))?;
+                Err(PluginError::failed(format!(
+                    "read the host's files: {text}"
+                )))
             }
             Attack::Env => {
                 let vars: Vec<(String, String)> = std::env::vars().collect();
-                Err(PluginError::failed(format!("read the environment: {vars:?}")))
+                Err(PluginError::failed(format!(
+                    "read the environment: {vars:?}"
+                )))
             }
             Attack::Clock => {
                 let now = std::time::SystemTime::now();
