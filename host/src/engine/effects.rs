@@ -141,14 +141,12 @@ pub fn apply(
                     body: body.clone(),
                 });
             }
-            Effect::SendSms { to, body } => {
-                out.outbox.push(Outgoing {
-                    kind: "sms",
-                    recipient: to.clone(),
-                    subject: None,
-                    body: body.clone(),
-                })
-            }
+            Effect::SendSms { to, body } => out.outbox.push(Outgoing {
+                kind: "sms",
+                recipient: to.clone(),
+                subject: None,
+                body: body.clone(),
+            }),
         }
     }
     ticket.tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
