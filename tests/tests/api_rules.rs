@@ -412,3 +412,18 @@ fn operations_endpoints_answer() {
     let plugins = c.get("/plugins").body["plugins"].as_array().unwrap().len();
     assert!(plugins >= 11, "every built-in plugin is in the catalog");
 }
+
+#[test]
+fn time_based_rules_are_refused_until_the_scheduler_exists() {
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let r = c.send(
+        "POST",
+        "/rules",
+        &json!({"name": "36 h", "trigger": {"time": {}},
+        "actions": [{"plugin": "set-status", "config": {"status": "new"}}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["error"]["field"], "trigger.time");
+}

@@ -26,24 +26,65 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
-/// Parse JSON bytes into `T` with field-naming errors.
+/// Parse JSON bytes into `T` with field-naming errors. Text after the JSON value is an error
+/// (nothing of such a body is used).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
-            format!("malformed JSON: {inner}")
-        } else {
-            let text = inner.to_string();
-            match text.rfind(" at line ") {
-                Some(i) => text[..i].to_owned(),
-                None => text,
-            }
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::BadRequest {
+                message: format!("malformed JSON: {inner}"),
+                field: None,
+            };
+        }
+        let text = inner.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
         };
-        let field = (path != "." && !inner.is_syntax() && !inner.is_eof()).then_some(path);
+        let parent = (path != ".").then_some(path);
+        // serde reports a missing field at its parent; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let field = match (parent, missing) {
+            (Some(p), Some(m)) => Some(format!("{p}.{m}")),
+            (None, Some(m)) => Some(m),
+            (p, None) => p,
+        };
         ApiError::BadRequest { message, field }
-    })
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest {
+        message: format!("malformed JSON: {e}"),
+        field: None,
+    })?;
+    Ok(value)
+}
+
+/// Query parameters whose errors are JSON 400s naming the parameter.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Params)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = (path != ".").then_some(path);
+                ApiError::BadRequest {
+                    message: format!("bad query parameter: {}", e.into_inner()),
+                    field,
+                }
+            })
+    }
 }
 
 /// Who is calling.
@@ -63,7 +104,9 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let text = header
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
-    text.strip_prefix("Bearer ")
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    Some(token)
+        .filter(|_| scheme.eq_ignore_ascii_case("bearer"))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("use `Authorization: Bearer <token>`".into()))

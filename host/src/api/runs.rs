@@ -2,10 +2,10 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{TenantCaller, id};
+use super::extract::{Params, TenantCaller, id};
 use super::time;
 use crate::store::RunRow;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -44,7 +44,7 @@ async fn for_ticket(
     TenantCaller(t): TenantCaller,
     State(s): State<AppState>,
     Path(ticket): Path<String>,
-    Query(q): Query<RunsQuery>,
+    Params(q): Params<RunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let ticket_id = id(&ticket, "ticket")?;
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
@@ -63,7 +63,7 @@ async fn for_ticket(
 async fn list(
     TenantCaller(t): TenantCaller,
     State(s): State<AppState>,
-    Query(q): Query<RunsQuery>,
+    Params(q): Params<RunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let rows = s
         .engine

@@ -138,10 +138,13 @@ async fn instantiate(
         parse(&bytes)?
     };
     let Value::Object(body) = body else {
-        return Err(ApiError::bad("", "the body is {\"parameters\": {...}}"));
+        return Err(ApiError::BadRequest {
+            message: "the body is {\"parameters\": {...}}".into(),
+            field: None,
+        });
     };
     if let Some(key) = body.keys().find(|k| *k != "parameters") {
-        return Err(ApiError::invalid(
+        return Err(ApiError::bad(
             key.clone(),
             format!("unknown key `{key}`; the body is {{\"parameters\": {{...}}}}"),
         ));
@@ -177,7 +180,7 @@ async fn instantiate(
         .keys()
         .find(|k| !template.params.iter().any(|(n, _, _)| n == k))
     {
-        return Err(ApiError::invalid(
+        return Err(ApiError::bad(
             format!("parameters.{unknown}"),
             format!("`{id}` has no parameter `{unknown}`"),
         ));

@@ -3,10 +3,10 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Body, TenantCaller, id};
+use super::extract::{Body, Params, TenantCaller, id};
 use super::time;
 use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -322,7 +322,7 @@ async fn show(
 async fn list(
     TenantCaller(t): TenantCaller,
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {

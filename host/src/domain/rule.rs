@@ -88,6 +88,15 @@ impl FieldError {
         }
     }
 
+    /// A key the shape does not have (a 400, like unknown keys in every other body).
+    pub fn unknown_key(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+            type_error: true,
+        }
+    }
+
     /// A value of the wrong JSON type at `field`.
     pub fn wrong_type(field: impl Into<String>, expected: &str, found: &Value) -> Self {
         FieldError {
@@ -160,7 +169,7 @@ impl Condition {
                 })
             }
             "not" => Ok(Condition::Not(Box::new(Condition::parse(inner, &here)?))),
-            other => Err(FieldError::new(
+            other => Err(FieldError::unknown_key(
                 &here,
                 format!("unknown key `{other}`; use all, any, not or plugin"),
             )),
@@ -206,7 +215,7 @@ impl Leaf {
         let map = object(v, path)?;
         for key in map.keys() {
             if key != "plugin" && key != "config" {
-                return Err(FieldError::new(
+                return Err(FieldError::unknown_key(
                     join(path, key),
                     format!("unknown key `{key}`; a plugin use has `plugin` and `config`"),
                 ));
@@ -243,7 +252,7 @@ impl RuleSpec {
         ];
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) {
-                return Err(FieldError::new(
+                return Err(FieldError::unknown_key(
                     key,
                     format!("unknown key `{key}`; a rule has {}", KEYS.join(", ")),
                 ));

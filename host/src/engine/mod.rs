@@ -84,6 +84,14 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The tenant's statuses and directory.
+struct TenantData {
+    statuses: Vec<crate::store::StatusRow>,
+    inboxes: Vec<crate::store::InboxRow>,
+    agent_ids: Vec<i64>,
+    directory: Arc<StaticDirectory>,
+}
+
 /// Everything about a ticket a rule evaluation needs, loaded once per step.
 struct Snapshot {
     ticket: TicketRow,
@@ -130,6 +138,13 @@ impl Engine {
         spec: &RuleSpec,
     ) -> Result<(), crate::domain::rule::FieldError> {
         use crate::domain::rule::FieldError;
+        if matches!(spec.trigger, Trigger::Time(_)) {
+            // Refused rather than stored: a saved rule that never runs would mislead the admin.
+            return Err(FieldError::new(
+                "trigger.time",
+                "time-based rules need the scheduler, which this server version does not have yet; use event triggers",
+            ));
+        }
         let mut uses: Vec<(String, Leaf, PluginKind)> = Vec::new();
         let mut leaves = Vec::new();
         spec.conditions.leaves("conditions", &mut leaves);
@@ -211,21 +226,8 @@ impl Engine {
         Ok(())
     }
 
-    async fn snapshot(
-        &self,
-        tenant: &Tenant,
-        ticket_id: i64,
-        event: &Event,
-    ) -> Result<Option<Snapshot>, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else {
-            return Ok(None);
-        };
-        let latest = self
-            .store
-            .latest_message(&mut tx, tenant.id, ticket_id)
-            .await?;
-        tx.commit().await?;
+    /// The tenant's statuses and directory, loaded once per dispatch.
+    async fn tenant_data(&self, tenant: &Tenant) -> Result<TenantData, EngineError> {
         let statuses = self.store.statuses(tenant.id).await?;
         let agents = self.store.agents(tenant.id).await?;
         let inboxes = self.store.inboxes(tenant.id).await?;
@@ -236,21 +238,45 @@ impl Engine {
         for i in &inboxes {
             directory = directory.with_inbox(context::inbox(i));
         }
+        Ok(TenantData {
+            statuses,
+            inboxes,
+            agent_ids: agents.iter().map(|a| a.id).collect(),
+            directory: Arc::new(directory),
+        })
+    }
+
+    async fn snapshot(
+        &self,
+        tenant: &Tenant,
+        data: &TenantData,
+        ticket_id: i64,
+        event: &Event,
+    ) -> Result<Option<Snapshot>, EngineError> {
+        let mut tx = self.store.begin_read().await?;
+        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else {
+            return Ok(None);
+        };
+        let latest = self
+            .store
+            .latest_message(&mut tx, tenant.id, ticket_id)
+            .await?;
+        tx.commit().await?;
         let ctx = Context {
             tenant: tenant.id.to_string(),
             now: ferrule_types::Timestamp::from_timestamp_millis(now_ms()).unwrap_or_default(),
             timezone: tenant.timezone.clone(),
             event: event.clone(),
-            ticket: context::ticket(&ticket, &statuses, &inboxes),
+            ticket: context::ticket(&ticket, &data.statuses, &data.inboxes),
             latest_message: latest.as_ref().map(context::message),
         };
-        let sandbox = Sandbox::new(Limits::CONDITION).with_directory(Arc::new(directory));
+        let sandbox = Sandbox::new(Limits::CONDITION).with_directory(data.directory.clone());
         Ok(Some(Snapshot {
             ticket,
             ctx,
             sandbox,
-            statuses,
-            agent_ids: agents.iter().map(|a| a.id).collect(),
+            statuses: data.statuses.clone(),
+            agent_ids: data.agent_ids.clone(),
         }))
     }
 
@@ -406,6 +432,10 @@ impl Engine {
         let mut queue: VecDeque<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
         let mut fired: HashSet<i64> = HashSet::new();
         let mut records = Vec::new();
+        // Records of runs that changed nothing, written in one transaction with the next change
+        // or at the end.
+        let mut unwritten: Vec<(i64, i64, &'static str, Value)> = Vec::new();
+        let data = self.tenant_data(tenant).await?;
         while let Some((event, depth)) = queue.pop_front() {
             self.metrics.events.inc();
             let kind = event.kind();
@@ -419,13 +449,14 @@ impl Engine {
                     let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
                         "ticket_id": ticket_id, "event": event, "outcome": "chain_limit",
                         "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")});
-                    self.record(tenant.id, rule, ticket_id, kind, &record)
-                        .await?;
+                    unwritten.push((rule.id, rule.revision, kind, record.clone()));
                     records.push(record);
                 }
                 continue;
             }
-            let Some(mut snap) = self.snapshot(tenant, ticket_id, &event).await? else {
+            let Some(mut snap) = self.snapshot(tenant, &data, ticket_id, &event).await? else {
+                self.flush_runs(tenant.id, ticket_id, &mut unwritten)
+                    .await?;
                 return Ok(records);
             };
             let mut pending: Vec<&LoadedRule> = listening;
@@ -441,8 +472,7 @@ impl Engine {
                     let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
                         "ticket_id": ticket_id, "event": event, "outcome": "skipped",
                         "reason": "the rule already fired for this ticket in this chain of events (loop protection)"});
-                    self.record(tenant.id, rule, ticket_id, kind, &record)
-                        .await?;
+                    unwritten.push((rule.id, rule.revision, kind, record.clone()));
                     records.push(record);
                     index += 1;
                     continue;
@@ -489,6 +519,13 @@ impl Engine {
                                         record["duration_us"] =
                                             (started.elapsed().as_micros() as u64).into();
                                         let mut tx = self.store.begin().await?;
+                                        self.write_runs(
+                                            &mut tx,
+                                            tenant.id,
+                                            ticket_id,
+                                            &mut unwritten,
+                                        )
+                                        .await?;
                                         effects::write(
                                             &self.store,
                                             &mut tx,
@@ -521,9 +558,16 @@ impl Engine {
                                         index += 1;
                                         if changed {
                                             // Later rules see the new ticket: evaluate them again.
-                                            let Some(fresh) =
-                                                self.snapshot(tenant, ticket_id, &event).await?
+                                            let Some(fresh) = self
+                                                .snapshot(tenant, &data, ticket_id, &event)
+                                                .await?
                                             else {
+                                                self.flush_runs(
+                                                    tenant.id,
+                                                    ticket_id,
+                                                    &mut unwritten,
+                                                )
+                                                .await?;
                                                 return Ok(records);
                                             };
                                             snap = fresh;
@@ -544,38 +588,44 @@ impl Engine {
                 let _ = changed;
                 record["duration_us"] = (started.elapsed().as_micros() as u64).into();
                 let outcome = record["outcome"].as_str().unwrap_or("failed").to_owned();
-                self.record(tenant.id, rule, ticket_id, kind, &record)
-                    .await?;
+                unwritten.push((rule.id, rule.revision, kind, record.clone()));
                 self.metrics.runs(&outcome).inc();
                 records.push(record);
                 index += 1;
             }
         }
+        self.flush_runs(tenant.id, ticket_id, &mut unwritten)
+            .await?;
         Ok(records)
     }
 
-    async fn record(
+    async fn write_runs(
+        &self,
+        tx: &mut crate::store::Tx,
+        tenant: i64,
+        ticket: i64,
+        pending: &mut Vec<(i64, i64, &'static str, Value)>,
+    ) -> Result<(), EngineError> {
+        for (rule, revision, kind, record) in pending.drain(..) {
+            let outcome = record["outcome"].as_str().unwrap_or("failed");
+            self.store
+                .add_run(tx, tenant, rule, revision, ticket, kind, outcome, &record)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_runs(
         &self,
         tenant: i64,
-        rule: &LoadedRule,
         ticket: i64,
-        kind: &str,
-        record: &Value,
+        pending: &mut Vec<(i64, i64, &'static str, Value)>,
     ) -> Result<(), EngineError> {
-        let outcome = record["outcome"].as_str().unwrap_or("failed");
+        if pending.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
-        self.store
-            .add_run(
-                &mut tx,
-                tenant,
-                rule.id,
-                rule.revision,
-                ticket,
-                kind,
-                outcome,
-                record,
-            )
-            .await?;
+        self.write_runs(&mut tx, tenant, ticket, pending).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -597,7 +647,8 @@ impl Engine {
             },
             Trigger::Time(_) => Event::ScheduleTick,
         };
-        let Some(snap) = self.snapshot(tenant, ticket_id, &event).await? else {
+        let data = self.tenant_data(tenant).await?;
+        let Some(snap) = self.snapshot(tenant, &data, ticket_id, &event).await? else {
             return Ok(None);
         };
         let started = Instant::now();

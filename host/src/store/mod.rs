@@ -67,8 +67,15 @@ impl Store {
         Ok(Store { pool })
     }
 
-    /// Start a transaction.
+    /// Start a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so
+    /// concurrent writers queue on the busy timeout instead of failing when a read lock cannot
+    /// be upgraded.
     pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Start a read-only transaction (a consistent snapshot, no write lock).
+    pub async fn begin_read(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
     }
 
