@@ -34,9 +34,10 @@ fn ctx() -> PreparedContext {
 
 /// Run one attack; return its error and check it ended within 2 s.
 fn attack(attack: &str) -> RunError {
-    let started = Instant::now();
+    let plugin = hostile_condition(); // loaded (compiled) before the clock starts
     let config = format!(r#"{{"attack": "{attack}"}}"#);
-    let run = hostile_condition().evaluate(&ctx(), &[config], &Sandbox::new(Limits::CONDITION));
+    let started = Instant::now();
+    let run = plugin.evaluate(&ctx(), &[config], &Sandbox::new(Limits::CONDITION));
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(2),
@@ -76,8 +77,9 @@ fn an_infinite_loop_with_unlimited_fuel_hits_the_wall_clock_timeout() {
         timeout_ms: 300,
         ..Limits::CONDITION
     };
+    let plugin = hostile_condition(); // loaded (compiled) before the clock starts
     let started = Instant::now();
-    let run = hostile_condition().evaluate(
+    let run = plugin.evaluate(
         &ctx(),
         &[r#"{"attack": "loop"}"#.to_owned()],
         &Sandbox::new(limits),
@@ -241,8 +243,9 @@ fn http_attack(
     let sandbox = Sandbox::new(Limits::ACTION).with_grants(Grants {
         http: grants.to_vec(),
     });
+    let plugin = hostile_action(); // loaded (compiled) before the clock starts
     let started = Instant::now();
-    let run = hostile_action().execute(&config, &ctx(), &sandbox);
+    let run = plugin.execute(&config, &ctx(), &sandbox);
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",
