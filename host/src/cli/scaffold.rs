@@ -131,7 +131,7 @@ ferrule-host = { path = "{{ferrule}}/host" }
 # The component is built with this profile: small and fast.
 [profile.plugin]
 inherits = "release"
-opt-level = "s"
+opt-level = 3
 lto = true
 codegen-units = 1
 panic = "abort"

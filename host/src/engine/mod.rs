@@ -300,25 +300,43 @@ impl Engine {
             .iter()
             .map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()])
             .collect();
-        let prepared = Arc::new(PreparedContext::new(&snap.ctx));
+        let prepared = PreparedContext::new(&snap.ctx);
+        // One blocking task runs every plugin of the round (one sandboxed call each), so the
+        // async workers never wait on plugin code and there is one thread hop per round.
+        let calls: Vec<(String, Option<Arc<Plugin>>, Vec<String>)> = by_plugin
+            .iter()
+            .map(|(name, uses)| {
+                let configs = uses.iter().map(|(_, _, c)| c.clone()).collect();
+                ((*name).to_owned(), self.plugin(name).cloned(), configs)
+            })
+            .collect();
+        let sandbox = snap.sandbox.clone();
+        let metrics = self.metrics.clone();
+        let runs = tokio::task::spawn_blocking(move || {
+            calls
+                .into_iter()
+                .map(|(name, plugin, configs)| {
+                    let run = plugin.map(|p| {
+                        let started = Instant::now();
+                        let run = p.evaluate(&prepared, &configs, &sandbox);
+                        metrics.plugin_time.observe(started.elapsed().as_secs_f64());
+                        run
+                    });
+                    (name, run)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))?;
         let mut fuel = 0;
-        for (name, uses) in by_plugin {
-            let Some(plugin) = self.plugin(name).cloned() else {
+        for (name, run) in runs {
+            let uses = by_plugin.remove(name.as_str()).unwrap_or_default();
+            let Some(run) = run else {
                 for (r, l, _) in uses {
                     results[r][l] = LeafResult::Failed(format!("plugin `{name}` is not available"));
                 }
                 continue;
             };
-            let configs: Vec<String> = uses.iter().map(|(_, _, c)| c.clone()).collect();
-            let (ctx, sandbox) = (prepared.clone(), snap.sandbox.clone());
-            let started = Instant::now();
-            let run =
-                tokio::task::spawn_blocking(move || plugin.evaluate(&ctx, &configs, &sandbox))
-                    .await
-                    .map_err(|e| EngineError::Join(e.to_string()))?;
-            self.metrics
-                .plugin_time
-                .observe(started.elapsed().as_secs_f64());
             fuel += run.stats.fuel_used;
             match run.result {
                 Ok(answers) => {
