@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # End-to-end load benchmark: `ferrule serve` on a fresh SQLite file with 50 seed-like rules,
 # driven by wrk posting new tickets (each runs ticket_created, first_customer_message and
-# customer_message rules, with effects committed). Usage: bench/load.sh [seconds] [connections]
+# customer_message rules, with effects committed).
+# Usage: bench/load.sh [seconds] [connections] [native]
+# With `native`, the same server runs the plugin crates linked natively instead of as sandboxed
+# components (feature `native-plugins`), to show what the sandbox costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
 conns=${2:-16}
+mode=${3:-wasm}
 port=18181
 command -v wrk >/dev/null || apt-get install -y wrk
-cargo build --release -p ferrule-host --bin ferrule
+if [ "$mode" = native ]; then
+    cargo build --release -p ferrule-host --bin ferrule --features native-plugins
+    export FERRULE_BENCH_NATIVE_PLUGINS=1
+else
+    cargo build --release -p ferrule-host --bin ferrule
+fi
 dir=$(mktemp -d)
 FERRULE_OPERATOR_TOKEN=bench-operator RUST_LOG=warn ./target/release/ferrule serve \
     --listen 127.0.0.1:$port --database "sqlite://$dir/bench.db" --cache-dir "$dir/cache" &

@@ -3,6 +3,8 @@
 mod context;
 mod effects;
 pub mod metrics;
+#[cfg(feature = "native-plugins")]
+mod native;
 mod tree;
 
 pub use metrics::Metrics;
@@ -72,6 +74,9 @@ impl LoadedRule {
 pub struct Engine {
     store: Store,
     plugins: HashMap<String, Arc<Plugin>>,
+    /// Natively linked plugins used instead of the components (benchmark comparison only).
+    #[cfg(feature = "native-plugins")]
+    native: Option<Arc<HashMap<String, native::NativeFns>>>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }
@@ -112,6 +117,11 @@ impl Engine {
         Ok(Engine {
             store,
             plugins,
+            #[cfg(feature = "native-plugins")]
+            native: std::env::var_os("FERRULE_BENCH_NATIVE_PLUGINS").map(|_| {
+                tracing::warn!("plugins run natively, without the sandbox (benchmark mode)");
+                Arc::new(native::registry())
+            }),
             metrics: Arc::new(Metrics::default()),
         })
     }
@@ -312,10 +322,23 @@ impl Engine {
             .collect();
         let sandbox = snap.sandbox.clone();
         let metrics = self.metrics.clone();
+        #[cfg(feature = "native-plugins")]
+        let (native, plain) = (self.native.clone(), snap.ctx.clone());
         let runs = tokio::task::spawn_blocking(move || {
             calls
                 .into_iter()
                 .map(|(name, plugin, configs)| {
+                    #[cfg(feature = "native-plugins")]
+                    if let Some(f) = native.as_ref().and_then(|n| n.get(&name)) {
+                        let result = Ok((f.evaluate)(&plain, &configs));
+                        return (
+                            name,
+                            Some(crate::runtime::Run {
+                                result,
+                                stats: Default::default(),
+                            }),
+                        );
+                    }
                     let run = plugin.map(|p| {
                         let started = Instant::now();
                         let run = p.evaluate(&prepared, &configs, &sandbox);
@@ -385,13 +408,30 @@ impl Engine {
                 },
             );
             let started = Instant::now();
-            let run =
-                match tokio::task::spawn_blocking(move || plugin.execute(&config, &ctx, &sandbox))
-                    .await
-                {
-                    Ok(run) => run,
-                    Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
-                };
+            #[cfg(feature = "native-plugins")]
+            let native = self
+                .native
+                .as_ref()
+                .and_then(|n| n.get(&action.plugin))
+                .copied();
+            #[cfg(feature = "native-plugins")]
+            let plain = snap.ctx.clone();
+            let run = match tokio::task::spawn_blocking(move || {
+                #[cfg(feature = "native-plugins")]
+                if let Some(f) = native {
+                    let result = Ok((f.execute)(&config, &plain));
+                    return crate::runtime::Run {
+                        result,
+                        stats: Default::default(),
+                    };
+                }
+                plugin.execute(&config, &ctx, &sandbox)
+            })
+            .await
+            {
+                Ok(run) => run,
+                Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
+            };
             self.metrics
                 .plugin_time
                 .observe(started.elapsed().as_secs_f64());
