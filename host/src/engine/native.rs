@@ -7,11 +7,14 @@ use ferrule_plugin_sdk::{Action, Condition};
 use ferrule_types::{Context, Effect, PluginError, Verdict};
 use std::collections::HashMap;
 
+/// One answer per config.
+type Answers = Vec<Result<Verdict, PluginError>>;
+
 /// The exported functions of one natively linked plugin.
 #[derive(Clone, Copy)]
 pub struct NativeFns {
     /// `evaluate` over many configs.
-    pub evaluate: fn(&Context, &[String]) -> Vec<Result<Verdict, PluginError>>,
+    pub evaluate: fn(&Context, &[String]) -> Answers,
     /// `execute`.
     pub execute: fn(&str, &Context) -> Result<Vec<Effect>, PluginError>,
 }
