@@ -1,1 +1,0 @@
-//! Reserved for procedural macros of the SDK.
