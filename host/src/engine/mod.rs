@@ -541,7 +541,6 @@ impl Engine {
                 let mut record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
                     "ticket_id": ticket_id, "event": event, "conditions": conditions, "effects": [], "fuel": leaf_fuel});
                 leaf_fuel = 0;
-                let mut changed = false;
                 match decided {
                     Err(e) => {
                         record["outcome"] = "failed".into();
@@ -611,10 +610,9 @@ impl Engine {
                                         queue.extend(
                                             applied.events.into_iter().map(|e| (e, depth + 1)),
                                         );
-                                        changed = applied.changed;
                                         records.push(record);
                                         index += 1;
-                                        if changed {
+                                        if applied.changed {
                                             // Later rules see the new ticket: evaluate them again.
                                             let Some(fresh) = self
                                                 .snapshot(tenant, &data, ticket_id, &event)
@@ -643,7 +641,6 @@ impl Engine {
                         }
                     }
                 }
-                let _ = changed;
                 record["duration_us"] = (started.elapsed().as_micros() as u64).into();
                 let outcome = record["outcome"].as_str().unwrap_or("failed").to_owned();
                 unwritten.push((rule.id, rule.revision, kind, record.clone()));
