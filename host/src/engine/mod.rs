@@ -89,6 +89,20 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The fields every run record starts with.
+fn record_head(rule: &LoadedRule, ticket_id: i64, event: &Event) -> Value {
+    json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
+           "ticket_id": ticket_id, "event": event})
+}
+
+/// `base` with the fields of `more` added.
+fn extend(mut base: Value, more: Value) -> Value {
+    if let (Some(b), Value::Object(m)) = (base.as_object_mut(), more) {
+        b.extend(m);
+    }
+    base
+}
+
 /// The tenant's statuses and directory.
 struct TenantData {
     statuses: Vec<crate::store::StatusRow>,
@@ -504,9 +518,11 @@ impl Engine {
             }
             if depth >= MAX_CHAIN_DEPTH {
                 for rule in &listening {
-                    let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
-                        "ticket_id": ticket_id, "event": event, "outcome": "chain_limit",
-                        "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")});
+                    let record = extend(
+                        record_head(rule, ticket_id, &event),
+                        json!({"outcome": "chain_limit",
+                        "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")}),
+                    );
                     unwritten.push((rule.id, rule.revision, kind, record.clone()));
                     records.push(record);
                 }
@@ -527,9 +543,11 @@ impl Engine {
                 let rule = pending[index];
                 let started = Instant::now();
                 if fired.contains(&rule.id) {
-                    let record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
-                        "ticket_id": ticket_id, "event": event, "outcome": "skipped",
-                        "reason": "the rule already fired for this ticket in this chain of events (loop protection)"});
+                    let record = extend(
+                        record_head(rule, ticket_id, &event),
+                        json!({"outcome": "skipped",
+                        "reason": "the rule already fired for this ticket in this chain of events (loop protection)"}),
+                    );
                     unwritten.push((rule.id, rule.revision, kind, record.clone()));
                     records.push(record);
                     index += 1;
@@ -538,8 +556,10 @@ impl Engine {
                 let mut used = Vec::new();
                 let decided = tree::decide(&rule.spec.conditions, &leaf_results[index], &mut used);
                 let conditions = Self::conditions_record(rule, &leaf_results[index], &used);
-                let mut record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
-                    "ticket_id": ticket_id, "event": event, "conditions": conditions, "effects": [], "fuel": leaf_fuel});
+                let mut record = extend(
+                    record_head(rule, ticket_id, &event),
+                    json!({"conditions": conditions, "effects": [], "fuel": leaf_fuel}),
+                );
                 leaf_fuel = 0;
                 match decided {
                     Err(e) => {
@@ -710,9 +730,11 @@ impl Engine {
         let (results, fuel) = self.evaluate_leaves(&[rule], &snap).await?;
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &results[0], &mut used);
-        let mut record = json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
-            "ticket_id": ticket_id, "event": event, "dry_run": true,
-            "conditions": Self::conditions_record(rule, &results[0], &used), "effects": [], "fuel": fuel});
+        let mut record = extend(
+            record_head(rule, ticket_id, &event),
+            json!({"dry_run": true,
+            "conditions": Self::conditions_record(rule, &results[0], &used), "effects": [], "fuel": fuel}),
+        );
         match decided {
             Err(e) => {
                 record["outcome"] = "failed".into();

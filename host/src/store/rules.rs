@@ -22,6 +22,26 @@ pub struct RuleRow {
     pub updated_at: i64,
 }
 
+/// Keep a copy of a rule's definition (the rule JSON with its position) as revision `revision`.
+async fn add_revision(
+    tx: &mut super::Tx,
+    rule: i64,
+    revision: i64,
+    mut definition: serde_json::Value,
+    position: i64,
+    now: i64,
+) -> Result<()> {
+    definition["position"] = position.into();
+    sqlx::query("INSERT INTO rule_revisions (rule_id, revision, definition, created_at) VALUES (?, ?, ?, ?)")
+        .bind(rule)
+        .bind(revision)
+        .bind(definition.to_string())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 const RULE_COLUMNS: &str = "id, revision, name, description, enabled, trigger, conditions, actions, position, created_at, updated_at";
 
 impl Store {
@@ -58,16 +78,11 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let mut definition = json;
-        definition["position"] = position.into();
-        sqlx::query("INSERT INTO rule_revisions (rule_id, revision, definition, created_at) VALUES (?, 1, ?, ?)")
-            .bind(id)
-            .bind(definition.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        add_revision(&mut tx, id, 1, json, position, now).await?;
         tx.commit().await?;
-        Ok(self.rule(tenant, id).await?.expect("the rule just written"))
+        self.rule(tenant, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound.into())
     }
 
     /// Replace a rule's definition, keeping the previous one as a revision.
@@ -102,15 +117,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut definition = json;
-        definition["position"] = position.into();
-        sqlx::query("INSERT INTO rule_revisions (rule_id, revision, definition, created_at) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(revision)
-            .bind(definition.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        add_revision(&mut tx, id, revision, json, position, now).await?;
         tx.commit().await?;
         self.rule(tenant, id).await
     }
