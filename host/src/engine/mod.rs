@@ -95,6 +95,12 @@ fn record_head(rule: &LoadedRule, ticket_id: i64, event: &Event) -> Value {
            "ticket_id": ticket_id, "event": event})
 }
 
+/// Mark a run record failed.
+fn fail(record: &mut Value, error: String) {
+    record["outcome"] = "failed".into();
+    record["error"] = error.into();
+}
+
 /// `base` with the fields of `more` added.
 fn extend(mut base: Value, more: Value) -> Value {
     if let (Some(b), Value::Object(m)) = (base.as_object_mut(), more) {
@@ -561,103 +567,68 @@ impl Engine {
                     json!({"conditions": conditions, "effects": [], "fuel": leaf_fuel}),
                 );
                 leaf_fuel = 0;
-                match decided {
-                    Err(e) => {
-                        record["outcome"] = "failed".into();
-                        record["error"] = e.into();
-                    }
-                    Ok(false) => record["outcome"] = "not_matched".into(),
-                    Ok(true) => {
-                        let (effects, fuel) = self.run_actions(rule, &snap).await;
-                        record["fuel"] = (record["fuel"].as_u64().unwrap_or(0) + fuel).into();
-                        match effects {
-                            Err(e) => {
-                                record["outcome"] = "failed".into();
-                                record["error"] = e.into();
-                            }
-                            Ok(effects) => {
-                                record["effects"] =
-                                    serde_json::to_value(&effects).unwrap_or_default();
-                                let mut ticket = snap.ticket.clone();
-                                match effects::apply(
-                                    &mut ticket,
-                                    &effects,
-                                    &snap.statuses,
-                                    &snap.agent_ids,
+                if let Some(effects) = self.effects_of(rule, &snap, decided, &mut record).await {
+                    let mut ticket = snap.ticket.clone();
+                    let now = now_ms();
+                    match effects::apply(
+                        &mut ticket,
+                        &effects,
+                        &snap.statuses,
+                        &snap.agent_ids,
+                        rule.id,
+                        now,
+                    ) {
+                        Err(e) => fail(&mut record, e),
+                        Ok(applied) => {
+                            record["outcome"] = "fired".into();
+                            record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+                            let mut tx = self.store.begin().await?;
+                            self.write_runs(&mut tx, tenant.id, ticket_id, &mut unwritten)
+                                .await?;
+                            effects::write(
+                                &self.store,
+                                &mut tx,
+                                tenant.id,
+                                &ticket,
+                                &applied,
+                                rule.id,
+                            )
+                            .await?;
+                            self.store
+                                .add_run(
+                                    &mut tx,
+                                    tenant.id,
                                     rule.id,
-                                    now_ms(),
-                                ) {
-                                    Err(e) => {
-                                        record["outcome"] = "failed".into();
-                                        record["error"] = e.into();
-                                    }
-                                    Ok(applied) => {
-                                        record["outcome"] = "fired".into();
-                                        record["duration_us"] =
-                                            (started.elapsed().as_micros() as u64).into();
-                                        let mut tx = self.store.begin().await?;
-                                        self.write_runs(
-                                            &mut tx,
-                                            tenant.id,
-                                            ticket_id,
-                                            &mut unwritten,
-                                        )
+                                    rule.revision,
+                                    ticket_id,
+                                    kind,
+                                    "fired",
+                                    &record,
+                                )
+                                .await?;
+                            tx.commit().await?;
+                            self.metrics.runs("fired").inc();
+                            fired.insert(rule.id);
+                            queue.extend(applied.events.into_iter().map(|e| (e, depth + 1)));
+                            records.push(record);
+                            index += 1;
+                            if applied.changed {
+                                // Later rules see the new ticket: evaluate them again.
+                                let Some(fresh) =
+                                    self.snapshot(tenant, &data, ticket_id, &event).await?
+                                else {
+                                    self.flush_runs(tenant.id, ticket_id, &mut unwritten)
                                         .await?;
-                                        effects::write(
-                                            &self.store,
-                                            &mut tx,
-                                            tenant.id,
-                                            &ticket,
-                                            &applied,
-                                            rule.id,
-                                        )
-                                        .await?;
-                                        self.store
-                                            .add_run(
-                                                &mut tx,
-                                                tenant.id,
-                                                rule.id,
-                                                rule.revision,
-                                                ticket_id,
-                                                kind,
-                                                "fired",
-                                                &record,
-                                            )
-                                            .await?;
-                                        tx.commit().await?;
-                                        self.metrics.runs("fired").inc();
-                                        fired.insert(rule.id);
-                                        queue.extend(
-                                            applied.events.into_iter().map(|e| (e, depth + 1)),
-                                        );
-                                        records.push(record);
-                                        index += 1;
-                                        if applied.changed {
-                                            // Later rules see the new ticket: evaluate them again.
-                                            let Some(fresh) = self
-                                                .snapshot(tenant, &data, ticket_id, &event)
-                                                .await?
-                                            else {
-                                                self.flush_runs(
-                                                    tenant.id,
-                                                    ticket_id,
-                                                    &mut unwritten,
-                                                )
-                                                .await?;
-                                                return Ok(records);
-                                            };
-                                            snap = fresh;
-                                            pending = pending.split_off(index);
-                                            index = 0;
-                                            let (r, f) =
-                                                self.evaluate_leaves(&pending, &snap).await?;
-                                            leaf_results = r;
-                                            leaf_fuel = f;
-                                        }
-                                        continue;
-                                    }
-                                }
+                                    return Ok(records);
+                                };
+                                snap = fresh;
+                                pending = pending.split_off(index);
+                                index = 0;
+                                let (r, f) = self.evaluate_leaves(&pending, &snap).await?;
+                                leaf_results = r;
+                                leaf_fuel = f;
                             }
+                            continue;
                         }
                     }
                 }
@@ -672,6 +643,33 @@ impl Engine {
         self.flush_runs(tenant.id, ticket_id, &mut unwritten)
             .await?;
         Ok(records)
+    }
+
+    /// Settle a rule's conditions and, when they hold, run its actions: the effects to apply,
+    /// or None with `record` saying why not (`not_matched` or `failed`).
+    async fn effects_of(
+        &self,
+        rule: &LoadedRule,
+        snap: &Snapshot,
+        decided: Result<bool, String>,
+        record: &mut Value,
+    ) -> Option<Vec<ferrule_types::Effect>> {
+        match decided {
+            Err(e) => fail(record, e),
+            Ok(false) => record["outcome"] = "not_matched".into(),
+            Ok(true) => {
+                let (effects, fuel) = self.run_actions(rule, snap).await;
+                record["fuel"] = (record["fuel"].as_u64().unwrap_or(0) + fuel).into();
+                match effects {
+                    Err(e) => fail(record, e),
+                    Ok(effects) => {
+                        record["effects"] = serde_json::to_value(&effects).unwrap_or_default();
+                        return Some(effects);
+                    }
+                }
+            }
+        }
+        None
     }
 
     async fn write_runs(
@@ -735,26 +733,12 @@ impl Engine {
             json!({"dry_run": true,
             "conditions": Self::conditions_record(rule, &results[0], &used), "effects": [], "fuel": fuel}),
         );
-        match decided {
-            Err(e) => {
-                record["outcome"] = "failed".into();
-                record["error"] = e.into();
-            }
-            Ok(false) => record["outcome"] = "not_matched".into(),
-            Ok(true) => {
-                let (effects, more) = self.run_actions(rule, &snap).await;
-                record["fuel"] = (fuel + more).into();
-                match effects {
-                    Ok(effects) => {
-                        record["outcome"] = "would_fire".into();
-                        record["effects"] = serde_json::to_value(&effects).unwrap_or_default();
-                    }
-                    Err(e) => {
-                        record["outcome"] = "failed".into();
-                        record["error"] = e.into();
-                    }
-                }
-            }
+        if self
+            .effects_of(rule, &snap, decided, &mut record)
+            .await
+            .is_some()
+        {
+            record["outcome"] = "would_fire".into();
         }
         record["duration_us"] = (started.elapsed().as_micros() as u64).into();
         Ok(Some(record))
