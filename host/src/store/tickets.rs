@@ -41,6 +41,17 @@ const TICKET_COLUMNS: &str = "t.id, t.number, t.subject, t.status, t.status_chan
     c.email AS customer_email, c.phone AS customer_phone, t.assignee_id, t.assigned_at, t.tags, t.language, \
     t.created_at, t.updated_at, t.closed_at, t.last_customer_message_at, t.last_agent_message_at, t.answered";
 
+/// One ticket by tenant and id.
+fn one_ticket_sql() -> String {
+    format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?"
+    )
+}
+
+/// The columns of a message row.
+const MESSAGE_COLUMNS: &str =
+    "id, ticket_id, author, direction, subject, body, language, rule_id, sent_at";
+
 /// A ticket to create (already validated by the API).
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
 #[derive(Debug, Clone)]
@@ -174,10 +185,7 @@ impl Store {
 
     /// One ticket of the tenant, read inside a transaction.
     pub async fn ticket_in(&self, tx: &mut Tx, tenant: i64, id: i64) -> Result<Option<TicketRow>> {
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?"
-        );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
+        Ok(sqlx::query_as(AssertSqlSafe(one_ticket_sql()))
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut **tx)
@@ -186,10 +194,7 @@ impl Store {
 
     /// One ticket of the tenant.
     pub async fn ticket(&self, tenant: i64, id: i64) -> Result<Option<TicketRow>> {
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.tenant_id = ? AND t.id = ?"
-        );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
+        Ok(sqlx::query_as(AssertSqlSafe(one_ticket_sql()))
             .bind(tenant)
             .bind(id)
             .fetch_optional(self.pool())
@@ -290,10 +295,9 @@ impl Store {
 
     /// A ticket's messages, oldest first.
     pub async fn messages(&self, tenant: i64, ticket: i64) -> Result<Vec<MessageRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, ticket_id, author, direction, subject, body, language, rule_id, sent_at FROM messages \
-             WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at, id",
-        )
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at, id"
+        )))
         .bind(tenant)
         .bind(ticket)
         .fetch_all(self.pool())
@@ -307,10 +311,9 @@ impl Store {
         tenant: i64,
         ticket: i64,
     ) -> Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, ticket_id, author, direction, subject, body, language, rule_id, sent_at FROM messages \
-             WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at DESC, id DESC LIMIT 1",
-        )
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at DESC, id DESC LIMIT 1"
+        )))
         .bind(tenant)
         .bind(ticket)
         .fetch_optional(&mut **tx)
