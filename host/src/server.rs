@@ -16,7 +16,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// `sqlite://ferrule.db` (created when missing) or `sqlite::memory:`.
     pub database: String,
-    /// Scheduler interval (time-based rules arrive with the scheduler).
+    /// The longest the scheduler sleeps between looks at due work and at events whose
+    /// processing was cut off (it also wakes on every change and at every due moment).
     pub tick: Duration,
     /// The operator token; generated and printed once when None.
     pub operator_token: Option<String>,
@@ -48,8 +49,10 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
             t
         }
     };
+    let engine = Arc::new(engine);
+    tokio::spawn(crate::engine::scheduler::run(engine.clone(), config.tick));
     let state = AppState {
-        engine: Arc::new(engine),
+        engine,
         operator_token_hash: hash_token(&token),
     };
     Ok((router(state), token))

@@ -33,6 +33,8 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/tickets/{id}/messages", Who::Tenant),
     ("GET", "/tickets/{id}/messages", Who::Tenant),
     ("POST", "/tickets/{id}/events", Who::Tenant),
+    ("GET", "/tickets/{id}/events", Who::Tenant),
+    ("GET", "/tickets/{id}/outbox", Who::Tenant),
     ("GET", "/tickets/{id}/runs", Who::Tenant),
     ("GET", "/rules", Who::Tenant),
     ("POST", "/rules", Who::Tenant),
@@ -230,7 +232,7 @@ fn every_protected_endpoint_refuses_missing_unknown_and_malformed_tokens_with_40
     }
     assert_eq!(
         checked,
-        26 * headers.len(),
+        28 * headers.len(),
         "every protected route was tried"
     );
 }

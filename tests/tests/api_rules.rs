@@ -414,16 +414,23 @@ fn operations_endpoints_answer() {
 }
 
 #[test]
-fn time_based_rules_are_refused_until_the_scheduler_exists() {
+fn a_time_trigger_takes_no_options_and_names_the_unknown_one() {
     let server = TestServer::start();
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
+    let actions = json!([{"plugin": "set-status", "config": {"status": "new"}}]);
     let r = c.send(
         "POST",
         "/rules",
-        &json!({"name": "36 h", "trigger": {"time": {}},
-        "actions": [{"plugin": "set-status", "config": {"status": "new"}}]}),
+        &json!({"name": "36 h", "trigger": {"time": {"every": "1h"}}, "actions": actions}),
     );
     assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.body["error"]["field"], "trigger.time");
+    assert_eq!(r.body["error"]["field"], "trigger.time.every");
+    let r = c.send(
+        "POST",
+        "/rules",
+        &json!({"name": "36 h", "trigger": {"time": {}}, "actions": actions}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["trigger"], json!({"time": {}}));
 }

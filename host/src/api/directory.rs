@@ -109,6 +109,7 @@ async fn create_agent(
         working_hours: calendar(b.working_hours)?,
     };
     let row = s.engine.store().create_agent(t.id, &new).await?;
+    s.engine.invalidate(t.id);
     Ok((StatusCode::CREATED, Json(agent_json(&row))))
 }
 
@@ -133,6 +134,7 @@ async fn create_inbox(
         working_hours: calendar(b.working_hours)?,
     };
     let row = s.engine.store().create_inbox(t.id, &new).await?;
+    s.engine.invalidate(t.id);
     Ok((StatusCode::CREATED, Json(inbox_json(&row))))
 }
 

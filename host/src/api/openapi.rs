@@ -159,6 +159,22 @@ const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/tickets/{id}/events",
+        summary: "The ticket's events, with when each was processed",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/tickets/{id}/outbox",
+        summary: "E-mails, SMS and notifications the rules sent for this ticket",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
         path: "/tickets/{id}/runs",
         summary: "Why each rule fired or not on this ticket",
         auth: Auth::Tenant,

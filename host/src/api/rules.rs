@@ -56,7 +56,13 @@ pub async fn checked(s: &AppState, body: &Value) -> Result<RuleSpec, ApiError> {
 /// Save a rule from its JSON (used by templates too).
 pub async fn create_rule(s: &AppState, tenant: &Tenant, body: &Value) -> Result<RuleRow, ApiError> {
     let spec = checked(s, body).await?;
-    Ok(s.engine.store().create_rule(tenant.id, &spec).await?)
+    let row = s.engine.store().create_rule(tenant.id, &spec).await?;
+    s.engine.rules_changed(tenant.id, is_time(&spec)).await?;
+    Ok(row)
+}
+
+fn is_time(spec: &RuleSpec) -> bool {
+    matches!(spec.trigger, crate::domain::rule::Trigger::Time(_))
 }
 
 async fn create(
@@ -108,6 +114,11 @@ async fn save(
         .update_rule(t.id, current.id, &spec)
         .await?
         .ok_or_else(|| ApiError::not_found("rule"))?;
+    let was_time = serde_json::from_str::<Value>(&current.trigger)
+        .is_ok_and(|t| t.get("time").is_some());
+    s.engine
+        .rules_changed(t.id, was_time || is_time(&spec))
+        .await?;
     Ok(Json(rule_json(&row)))
 }
 
@@ -167,6 +178,7 @@ async fn remove(
         .delete_rule(t.id, id(&rule, "rule")?)
         .await?
     {
+        s.engine.invalidate(t.id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("rule"))

@@ -5,7 +5,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Params, TenantCaller, id};
 use super::time;
-use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
+use crate::store::{
+    MessageRow, NewMessage, NewTicket, Store, Tenant, TicketFilter, TicketRow, Tx, now_ms,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -147,7 +149,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets", post(create).get(list))
         .route("/tickets/{id}", get(show).patch(patch))
         .route("/tickets/{id}/messages", post(add_message).get(messages))
-        .route("/tickets/{id}/events", post(add_event))
+        .route("/tickets/{id}/events", post(add_event).get(events))
+        .route("/tickets/{id}/outbox", get(outbox))
 }
 
 /// A ticket as the API shows it.
@@ -176,6 +179,20 @@ fn runs_summary(records: &[Value]) -> Value {
         .iter()
         .map(|r| json!({"rule_id": r["rule_id"], "rule_name": r["rule_name"], "event": r["event"]["kind"], "outcome": r["outcome"]}))
         .collect()
+}
+
+/// Store the events a change raised, in the change's transaction, so that they are processed
+/// even if the server stops before the rules ran.
+async fn stored(
+    store: &Store,
+    tx: &mut Tx,
+    tenant: i64,
+    ticket: i64,
+    events: Vec<Event>,
+) -> Result<Vec<(i64, Event)>, ApiError> {
+    let depths: Vec<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
+    let ids = store.add_events(tx, tenant, ticket, &depths, None).await?;
+    Ok(ids.into_iter().zip(depths.into_iter().map(|(e, _)| e)).collect())
 }
 
 async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, ApiError> {
@@ -304,6 +321,7 @@ async fn create(
         events.push(Event::FirstCustomerMessage);
         events.push(Event::CustomerMessage);
     }
+    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
     tx.commit().await?;
     let records = s.engine.dispatch(&t, ticket_id, events).await?;
     let mut view = ticket_view(&s, &t, ticket_id).await?;
@@ -432,6 +450,7 @@ async fn patch(
     }
     row.updated_at = now;
     store.save_ticket(&mut tx, t.id, &row).await?;
+    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
     tx.commit().await?;
     let records = s.engine.dispatch(&t, ticket_id, events).await?;
     let mut view = ticket_view(&s, &t, ticket_id).await?;
@@ -503,6 +522,7 @@ async fn add_message(
     };
     row.updated_at = now_ms();
     store.save_ticket(&mut tx, t.id, &row).await?;
+    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
     tx.commit().await?;
     let records = s.engine.dispatch(&t, ticket_id, events).await?;
     let mut out = message_json(&message);
@@ -541,9 +561,54 @@ async fn add_event(
             ));
         }
     };
+    let store = s.engine.store();
+    let mut tx = store.begin().await?;
+    if store.ticket_in(&mut tx, t.id, ticket_id).await?.is_none() {
+        return Err(ApiError::not_found("ticket"));
+    }
+    let events = stored(store, &mut tx, t.id, ticket_id, vec![event]).await?;
+    tx.commit().await?;
+    let records = s.engine.dispatch(&t, ticket_id, events).await?;
+    Ok(Json(json!({"runs": runs_summary(&records)})))
+}
+
+async fn events(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ticket_id = id(&ticket, "ticket")?;
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
         return Err(ApiError::not_found("ticket"));
     }
-    let records = s.engine.dispatch(&t, ticket_id, vec![event]).await?;
-    Ok(Json(json!({"runs": runs_summary(&records)})))
+    let rows = s.engine.store().ticket_events(t.id, ticket_id).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|e| {
+            let event: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+            json!({"id": e.id, "event": event, "depth": e.depth, "created_at": time::format(e.created_at),
+                   "processed_at": time::format_opt(e.processed_at)})
+        })
+        .collect();
+    Ok(Json(json!({ "events": items })))
+}
+
+async fn outbox(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(ticket): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ticket_id = id(&ticket, "ticket")?;
+    if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
+        return Err(ApiError::not_found("ticket"));
+    }
+    let rows = s.engine.store().outbox(t.id, ticket_id).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|o| {
+            json!({"id": o.id, "kind": o.kind, "recipient": o.recipient, "subject": o.subject, "body": o.body,
+                   "rule_id": o.rule_id, "created_at": time::format(o.created_at)})
+        })
+        .collect();
+    Ok(Json(json!({ "outbox": items })))
 }

@@ -359,7 +359,15 @@ fn parse_trigger(v: &Value) -> Result<Trigger, FieldError> {
             Ok(Trigger::Events(kinds))
         }
         (None, Some(time)) if map.len() == 1 => {
-            Ok(Trigger::Time(object(time, "trigger.time")?.clone()))
+            let options = object(time, "trigger.time")?;
+            // No options yet; refusing unknown ones keeps room to add them later.
+            if let Some(key) = options.keys().next() {
+                return Err(FieldError::new(
+                    format!("trigger.time.{key}"),
+                    "a time trigger takes no options yet: write {\"time\": {}}; the conditions say when",
+                ));
+            }
+            Ok(Trigger::Time(options.clone()))
         }
         _ => Err(FieldError::new(
             "trigger",

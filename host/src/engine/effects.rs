@@ -1,7 +1,7 @@
-//! Applying a rule's effects to a ticket: in memory first (so the whole list is checked before
-//! anything is written), then in the caller's transaction.
+//! Applying a rule's effects to a ticket in memory (so the whole list is checked before
+//! anything is written); the chain writes the result.
 
-use crate::store::{NewMessage, Outgoing, StatusRow, Store, TicketRow, Tx};
+use crate::store::{NewMessage, Outgoing, StatusRow, TicketRow};
 use ferrule_types::{Effect, Event};
 
 /// What applying effects changed, besides the ticket row itself.
@@ -154,25 +154,4 @@ pub fn apply(
         ticket.updated_at = now;
     }
     Ok(out)
-}
-
-/// Write what [`apply`] produced.
-pub async fn write(
-    store: &Store,
-    tx: &mut Tx,
-    tenant: i64,
-    ticket: &TicketRow,
-    applied: &Applied,
-    rule_id: i64,
-) -> crate::store::Result<()> {
-    store.save_ticket(tx, tenant, ticket).await?;
-    for reply in &applied.replies {
-        store.add_message(tx, tenant, ticket.id, reply).await?;
-    }
-    for outgoing in &applied.outbox {
-        store
-            .add_outbox(tx, tenant, ticket.id, Some(rule_id), outgoing)
-            .await?;
-    }
-    Ok(())
 }

@@ -76,7 +76,7 @@ impl Store {
         .bind(&a.phone)
         .bind(&hours)
         .bind(now_ms())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         Ok(AgentRow {
             id,
@@ -115,7 +115,7 @@ impl Store {
         .bind(&i.group)
         .bind(&hours)
         .bind(now_ms())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         Ok(InboxRow {
             id,

@@ -2,16 +2,22 @@
 //! an addition here and nowhere else.
 
 mod directory;
+mod events;
 mod rules;
 mod runs;
+mod schedule;
 mod tenants;
 mod tickets;
 
 pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
 pub use rules::RuleRow;
-pub use runs::RunRow;
+pub use events::EventRow;
+pub use runs::{NewRun, RunRow};
+pub use schedule::DueTicket;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
-pub use tickets::{MessageRow, NewMessage, NewTicket, Outgoing, TicketFilter, TicketRow};
+pub use tickets::{
+    MessageRow, NewMessage, NewTicket, Outgoing, OutboxRow, TicketFilter, TicketRow,
+};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -38,10 +44,16 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A transaction.
 pub type Tx = Transaction<'static, Sqlite>;
 
-/// The database.
+/// The database: one writer connection and a pool of readers.
+///
+/// SQLite admits one writer at a time. With several writing connections, a writer that finds
+/// the lock taken sleeps in SQLite's busy handler (1, 2, 5, … 100 ms), which under load turned
+/// into second-long tail latencies. One writer connection makes writers queue in the pool
+/// instead, first come first served, and WAL lets the readers run beside it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    reader: SqlitePool,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -57,35 +69,47 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            // One writer at a time is SQLite's model; a memory database must stay one connection.
-            .max_connections(if in_memory { 1 } else { 8 })
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        MIGRATOR.run(&writer).await?;
+        // A memory database exists once per connection: it must stay on the one connection.
+        let reader = if url.contains(":memory:") {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Store { writer, reader })
     }
 
-    /// Start a write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so
-    /// concurrent writers queue on the busy timeout instead of failing when a read lock cannot
-    /// be upgraded.
+    /// Start a write transaction on the writer connection.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Start a read-only transaction (a consistent snapshot, no write lock).
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        Ok(self.reader.begin().await?)
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
     }
 
+    /// The readers.
     pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.reader
+    }
+
+    /// The writer, for single-statement writes.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 }
 

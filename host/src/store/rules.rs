@@ -151,7 +151,7 @@ impl Store {
             .bind(now_ms())
             .bind(tenant)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -92,6 +92,16 @@ impl Store {
         ))
     }
 
+    /// A tenant by id.
+    pub async fn tenant(&self, id: i64) -> Result<Option<Tenant>> {
+        Ok(
+            sqlx::query_as::<_, Tenant>("SELECT id, name, timezone FROM tenants WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     /// The tenant an API key belongs to.
     pub async fn tenant_by_key(&self, key: &str) -> Result<Option<Tenant>> {
         Ok(sqlx::query_as::<_, Tenant>(

@@ -34,12 +34,14 @@ pub struct TicketRow {
     pub last_customer_message_at: Option<i64>,
     pub last_agent_message_at: Option<i64>,
     pub answered: bool,
+    /// Bumped by every write; a save expecting another revision is refused.
+    pub revision: i64,
 }
 
 const TICKET_COLUMNS: &str = "t.id, t.number, t.subject, t.status, t.status_changed_at, t.category, t.priority, \
     t.ticket_type, t.source, t.inbox_id, t.account, t.customer_id, c.name AS customer_name, \
     c.email AS customer_email, c.phone AS customer_phone, t.assignee_id, t.assigned_at, t.tags, t.language, \
-    t.created_at, t.updated_at, t.closed_at, t.last_customer_message_at, t.last_agent_message_at, t.answered";
+    t.created_at, t.updated_at, t.closed_at, t.last_customer_message_at, t.last_agent_message_at, t.answered, t.revision";
 
 /// One ticket by tenant and id.
 fn one_ticket_sql() -> String {
@@ -116,6 +118,20 @@ pub struct Outgoing {
     pub body: String,
 }
 
+/// A stored outgoing message.
+#[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub rule_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
 /// Filters of `GET /tickets`.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
 #[derive(Debug, Clone, Default)]
@@ -159,8 +175,8 @@ impl Store {
             .await?;
         let id = sqlx::query_scalar(
             "INSERT INTO tickets (tenant_id, number, subject, status, status_changed_at, category, priority, ticket_type, \
-             source, inbox_id, account, customer_id, tags, language, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             source, inbox_id, account, customer_id, tags, language, created_at, updated_at, due_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(tenant)
         .bind(number)
@@ -178,6 +194,8 @@ impl Store {
         .bind(&t.language)
         .bind(t.created_at)
         .bind(t.created_at)
+        // A new ticket is due for the scheduler's first look at the time rules.
+        .bind(now_ms())
         .fetch_one(&mut **tx)
         .await?;
         Ok(id)
@@ -224,13 +242,16 @@ impl Store {
             .await?)
     }
 
-    /// Write every mutable field of a ticket back.
-    pub async fn save_ticket(&self, tx: &mut Tx, tenant: i64, t: &TicketRow) -> Result<()> {
-        sqlx::query(
+    /// Write every mutable field of a ticket back, if nobody wrote it since `t` was read
+    /// (`t.revision` is still the stored one). Bumps the revision and makes the ticket due for
+    /// the scheduler, which re-evaluates time rules after every change. False on a conflict.
+    pub async fn save_ticket(&self, tx: &mut Tx, tenant: i64, t: &TicketRow) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE tickets SET subject = ?, status = ?, status_changed_at = ?, category = ?, priority = ?, ticket_type = ?, \
              inbox_id = ?, account = ?, assignee_id = ?, assigned_at = ?, tags = ?, language = ?, updated_at = ?, \
-             closed_at = ?, last_customer_message_at = ?, last_agent_message_at = ?, answered = ? \
-             WHERE tenant_id = ? AND id = ?",
+             closed_at = ?, last_customer_message_at = ?, last_agent_message_at = ?, answered = ?, \
+             revision = revision + 1, due_at = ? \
+             WHERE tenant_id = ? AND id = ? AND revision = ?",
         )
         .bind(&t.subject)
         .bind(&t.status)
@@ -249,11 +270,13 @@ impl Store {
         .bind(t.last_customer_message_at)
         .bind(t.last_agent_message_at)
         .bind(t.answered)
+        .bind(now_ms())
         .bind(tenant)
         .bind(t.id)
+        .bind(t.revision)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Add a message to a ticket.
@@ -341,5 +364,17 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// A ticket's outgoing e-mails, SMS and notifications, oldest first.
+    pub async fn outbox(&self, tenant: i64, ticket: i64) -> Result<Vec<OutboxRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, ticket_id, rule_id, kind, recipient, subject, body, created_at FROM outbox \
+             WHERE tenant_id = ? AND ticket_id = ? ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(ticket)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

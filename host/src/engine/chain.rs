@@ -1,0 +1,509 @@
+//! One chain of work on one ticket: events (and, for the scheduler, time rules) run rules in
+//! position order against the ticket in memory; effects are visible to the next rule; the
+//! whole chain — ticket, replies, outbox, run records, events — is written in one transaction
+//! that fails when someone else wrote the ticket meanwhile, and the chain is then run again.
+
+use super::effects;
+use super::evaluate::Evaluated;
+use super::tree::{self, LeafResult};
+use super::{Engine, EngineError, LoadedRule, MAX_CHAIN_DEPTH, TenantCache, context};
+use crate::domain::rule::Trigger;
+use crate::runtime::{Limits, Sandbox};
+use crate::store::{MessageRow, NewMessage, NewRun, Outgoing, Tenant, TicketRow, now_ms};
+use ferrule_types::{Context, Effect, Event};
+use serde_json::{Value, json};
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How often a chain is run again when its ticket was written by someone else meanwhile.
+const ATTEMPTS: usize = 5;
+
+/// A ticket with the chain's effects applied in memory, and what the chain will write.
+pub(super) struct Chain {
+    pub tenant: Tenant,
+    pub cache: Arc<TenantCache>,
+    pub ticket: TicketRow,
+    pub latest: Option<MessageRow>,
+    /// The moment of the chain, as plugins see it.
+    pub now: i64,
+    /// Whether the ticket row changed.
+    pub changed: bool,
+    pub replies: Vec<NewMessage>,
+    pub outbox: Vec<(i64, Outgoing)>,
+    pub runs: Vec<NewRun>,
+    /// Events raised by effects, with their depth (stored as processed).
+    pub raised: Vec<(Event, usize)>,
+    /// Rules that fired in this chain (loop protection).
+    pub fired: HashSet<i64>,
+    /// Time rules that fired in this chain.
+    pub time_fired: Vec<i64>,
+}
+
+impl Chain {
+    fn context(&self, event: &Event) -> Context {
+        let data = &self.cache.data;
+        Context {
+            tenant: self.tenant.id.to_string(),
+            now: ferrule_types::Timestamp::from_timestamp_millis(self.now).unwrap_or_default(),
+            timezone: self.tenant.timezone.clone(),
+            event: event.clone(),
+            ticket: context::ticket(&self.ticket, &data.statuses, &data.inboxes),
+            latest_message: self.latest.as_ref().map(context::message),
+        }
+    }
+
+    fn sandbox(&self) -> Sandbox {
+        Sandbox::new(Limits::CONDITION).with_directory(self.cache.data.directory.clone())
+    }
+
+    /// The run records, as the API shows them.
+    pub fn records(&self) -> Vec<Value> {
+        self.runs.iter().map(|r| r.record.clone()).collect()
+    }
+}
+
+/// The fields every run record starts with.
+pub(super) fn record_head(rule: &LoadedRule, ticket_id: i64, event: &Event) -> Value {
+    json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
+           "ticket_id": ticket_id, "event": event})
+}
+
+/// Mark a run record failed.
+fn fail(record: &mut Value, error: String) {
+    record["outcome"] = "failed".into();
+    record["error"] = error.into();
+}
+
+/// `base` with the fields of `more` added.
+fn extend(mut base: Value, more: Value) -> Value {
+    if let (Some(b), Value::Object(m)) = (base.as_object_mut(), more) {
+        b.extend(m);
+    }
+    base
+}
+
+fn conditions_record(rule: &LoadedRule, leaves: &[LeafResult], used: &[bool]) -> Vec<Value> {
+    rule.leaves
+        .iter()
+        .zip(leaves)
+        .zip(used)
+        .map(|(((path, leaf), result), used)| {
+            let (result, error) = match (used, result) {
+                (false, _) => (Value::String("skipped".into()), Value::Null),
+                (true, LeafResult::Answer(b)) => (Value::Bool(*b), Value::Null),
+                (true, LeafResult::Failed(e)) => (Value::Null, Value::String(e.clone())),
+            };
+            json!({"path": path, "plugin": leaf.plugin, "result": result, "error": error})
+        })
+        .collect()
+}
+
+/// When a time rule that failed is tried again.
+const RETRY_FAILED_MS: i64 = 5 * 60 * 1000;
+
+impl Engine {
+    /// Read a ticket into a fresh chain; None when the ticket does not exist. With `fires`,
+    /// also the revisions at which time rules fired for it.
+    pub(super) async fn load_chain(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        with_fires: bool,
+    ) -> Result<Option<(Chain, std::collections::HashMap<i64, i64>)>, EngineError> {
+        let cache = self.tenant_cache(tenant).await?;
+        let mut tx = self.store.begin_read().await?;
+        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else {
+            return Ok(None);
+        };
+        let latest = self
+            .store
+            .latest_message(&mut tx, tenant.id, ticket_id)
+            .await?;
+        let fires = if with_fires {
+            self.store.time_fires(&mut tx, ticket_id).await?
+        } else {
+            Default::default()
+        };
+        tx.commit().await?;
+        Ok(Some((
+            Chain {
+                tenant: tenant.clone(),
+                cache,
+                ticket,
+                latest,
+                now: now_ms(),
+                changed: false,
+                replies: Vec::new(),
+                outbox: Vec::new(),
+                runs: Vec::new(),
+                raised: Vec::new(),
+                fired: HashSet::new(),
+                time_fired: Vec::new(),
+            },
+            fires,
+        )))
+    }
+
+    /// Settle a rule's conditions and, when they hold, run its actions: the effects to apply,
+    /// or None with `record` saying why not (`not_matched` or `failed`).
+    pub(super) async fn effects_of(
+        &self,
+        rule: &LoadedRule,
+        ctx: &Context,
+        sandbox: &Sandbox,
+        decided: Result<bool, String>,
+        record: &mut Value,
+    ) -> Option<Vec<Effect>> {
+        match decided {
+            Err(e) => fail(record, e),
+            Ok(false) => record["outcome"] = "not_matched".into(),
+            Ok(true) => {
+                let (effects, fuel) = self.run_actions(rule, ctx, sandbox).await;
+                record["fuel"] = (record["fuel"].as_u64().unwrap_or(0) + fuel).into();
+                match effects {
+                    Err(e) => fail(record, e),
+                    Ok(effects) => {
+                        record["effects"] = serde_json::to_value(&effects).unwrap_or_default();
+                        return Some(effects);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Run `rules` (in order) for one event. A rule that fires applies its effects to the
+    /// chain's ticket, and the rules after it are evaluated again against the new ticket.
+    /// Returns the events the effects raised and, for time rules, the earliest moment one of
+    /// the rules that did not fire may change its answer.
+    async fn run_rules(
+        &self,
+        chain: &mut Chain,
+        mut pending: Vec<&LoadedRule>,
+        event: &Event,
+    ) -> Result<(Vec<Event>, Option<i64>), EngineError> {
+        let mut raised = Vec::new();
+        let mut next: Option<i64> = None;
+        let mut soonest = |at: i64| next = Some(next.map_or(at, |n: i64| n.min(at)));
+        let kind = event.kind();
+        let ticket_id = chain.ticket.id;
+        let sandbox = chain.sandbox();
+        let mut ctx = chain.context(event);
+        let mut eval: Evaluated = self.evaluate_leaves(&pending, &ctx, &sandbox).await?;
+        let mut index = 0;
+        while index < pending.len() {
+            let rule = pending[index];
+            let time_rule = rule.is_time_rule();
+            let started = Instant::now();
+            if chain.fired.contains(&rule.id) {
+                let record = extend(
+                    record_head(rule, ticket_id, event),
+                    json!({"outcome": "skipped",
+                    "reason": "the rule already fired for this ticket in this chain of events (loop protection)"}),
+                );
+                self.metrics.runs("skipped").inc();
+                chain.runs.push(NewRun {
+                    rule_id: rule.id,
+                    rule_revision: rule.revision,
+                    event: kind,
+                    record,
+                });
+                index += 1;
+                continue;
+            }
+            let mut used = Vec::new();
+            let decided = tree::decide(&rule.spec.conditions, &eval.results[index], &mut used);
+            let mut record = extend(
+                record_head(rule, ticket_id, event),
+                json!({"conditions": conditions_record(rule, &eval.results[index], &used),
+                       "effects": [], "fuel": eval.fuel}),
+            );
+            eval.fuel = 0;
+            let hint = eval.hints[index];
+            if let Some(effects) = self
+                .effects_of(rule, &ctx, &sandbox, decided, &mut record)
+                .await
+            {
+                let mut ticket = chain.ticket.clone();
+                let data = &chain.cache.data;
+                match effects::apply(
+                    &mut ticket,
+                    &effects,
+                    &data.statuses,
+                    &data.agent_ids,
+                    rule.id,
+                    chain.now,
+                ) {
+                    Err(e) => fail(&mut record, e),
+                    Ok(applied) => {
+                        record["outcome"] = "fired".into();
+                        record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+                        self.metrics.runs("fired").inc();
+                        chain.ticket = ticket;
+                        chain.changed |= applied.changed;
+                        chain.fired.insert(rule.id);
+                        if time_rule {
+                            chain.time_fired.push(rule.id);
+                        }
+                        for reply in applied.replies {
+                            chain.latest = Some(MessageRow {
+                                id: 0,
+                                ticket_id,
+                                author: reply.author.clone(),
+                                direction: reply.direction.clone(),
+                                subject: reply.subject.clone(),
+                                body: reply.body.clone(),
+                                language: reply.language.clone(),
+                                rule_id: reply.rule_id,
+                                sent_at: reply.sent_at,
+                            });
+                            chain.replies.push(reply);
+                        }
+                        chain
+                            .outbox
+                            .extend(applied.outbox.into_iter().map(|o| (rule.id, o)));
+                        raised.extend(applied.events);
+                        chain.runs.push(NewRun {
+                            rule_id: rule.id,
+                            rule_revision: rule.revision,
+                            event: kind,
+                            record,
+                        });
+                        index += 1;
+                        if applied.changed && index < pending.len() {
+                            // Later rules see the new ticket: evaluate them again.
+                            pending = pending.split_off(index);
+                            index = 0;
+                            ctx = chain.context(event);
+                            eval = self.evaluate_leaves(&pending, &ctx, &sandbox).await?;
+                        }
+                        continue;
+                    }
+                }
+            }
+            record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+            let outcome = record["outcome"].as_str().unwrap_or("failed").to_owned();
+            self.metrics.runs(&outcome).inc();
+            if time_rule {
+                if outcome == "failed" {
+                    soonest(chain.now + RETRY_FAILED_MS);
+                } else if let Some(at) = hint {
+                    soonest(at);
+                }
+            }
+            // A time rule that did not match leaves no record: it is evaluated after every
+            // change and wake-up, and the dry run explains it on demand.
+            if !(time_rule && outcome == "not_matched") {
+                chain.runs.push(NewRun {
+                    rule_id: rule.id,
+                    rule_revision: rule.revision,
+                    event: kind,
+                    record,
+                });
+            }
+            index += 1;
+        }
+        Ok((raised, next))
+    }
+
+    /// Run the event rules of each queued event, and of the events their effects raise.
+    async fn run_events(
+        &self,
+        chain: &mut Chain,
+        mut queue: VecDeque<(Event, usize)>,
+    ) -> Result<(), EngineError> {
+        let cache = chain.cache.clone();
+        while let Some((event, depth)) = queue.pop_front() {
+            self.metrics.events.inc();
+            let kind = event.kind();
+            let listening: Vec<&LoadedRule> = cache
+                .rules
+                .iter()
+                .filter(|r| r.spec.listens_to(kind))
+                .collect();
+            if listening.is_empty() {
+                continue;
+            }
+            if depth >= MAX_CHAIN_DEPTH {
+                for rule in listening {
+                    let record = extend(
+                        record_head(rule, chain.ticket.id, &event),
+                        json!({"outcome": "chain_limit",
+                        "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")}),
+                    );
+                    self.metrics.runs("chain_limit").inc();
+                    chain.runs.push(NewRun {
+                        rule_id: rule.id,
+                        rule_revision: rule.revision,
+                        event: kind,
+                        record,
+                    });
+                }
+                continue;
+            }
+            let (raised, _) = self.run_rules(chain, listening, &event).await?;
+            for e in raised {
+                chain.raised.push((e.clone(), depth + 1));
+                queue.push_back((e, depth + 1));
+            }
+        }
+        Ok(())
+    }
+
+    /// Write a chain in one transaction. `processed`: stored events the chain handled. `due`:
+    /// when the scheduler should look at the ticket next, if the chain is the scheduler's
+    /// (a changed ticket is always due now). False when the ticket was written meanwhile.
+    async fn commit(
+        &self,
+        chain: &Chain,
+        processed: &[i64],
+        due: Option<Option<i64>>,
+    ) -> Result<bool, EngineError> {
+        let (tenant, ticket) = (chain.tenant.id, chain.ticket.id);
+        let mut tx = self.store.begin().await?;
+        let mut revision = chain.ticket.revision;
+        if chain.changed {
+            if !self.store.save_ticket(&mut tx, tenant, &chain.ticket).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            revision += 1;
+        } else if let Some(due) = due {
+            self.store
+                .set_due(&mut tx, &[(ticket, revision, due)])
+                .await?;
+        }
+        for reply in &chain.replies {
+            self.store.add_message(&mut tx, tenant, ticket, reply).await?;
+        }
+        for (rule, outgoing) in &chain.outbox {
+            self.store
+                .add_outbox(&mut tx, tenant, ticket, Some(*rule), outgoing)
+                .await?;
+        }
+        self.store
+            .add_runs(&mut tx, tenant, ticket, &chain.runs)
+            .await?;
+        self.store
+            .add_events(&mut tx, tenant, ticket, &chain.raised, Some(chain.now))
+            .await?;
+        self.store.mark_events_processed(&mut tx, processed).await?;
+        self.store
+            .record_time_fires(&mut tx, ticket, &chain.time_fired, revision)
+            .await?;
+        tx.commit().await?;
+        if chain.changed {
+            self.wake.notify_one();
+        }
+        Ok(true)
+    }
+
+    /// Process stored events on a ticket (`(id, event)`, raised by one change): every enabled
+    /// event rule listening to each event runs in position order; effects may raise further
+    /// events (a rule fires at most once per chain; chains stop at [`MAX_CHAIN_DEPTH`]).
+    /// Returns the run records.
+    pub async fn dispatch(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        events: Vec<(i64, Event)>,
+    ) -> Result<Vec<Value>, EngineError> {
+        let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+        for _ in 0..ATTEMPTS {
+            let Some((mut chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
+                // No such ticket (any more): nothing to run, and nothing left to process.
+                let mut tx = self.store.begin().await?;
+                self.store.mark_events_processed(&mut tx, &ids).await?;
+                tx.commit().await?;
+                return Ok(Vec::new());
+            };
+            let queue = events.iter().map(|(_, e)| (e.clone(), 0)).collect();
+            self.run_events(&mut chain, queue).await?;
+            if self.commit(&chain, &ids, None).await? {
+                return Ok(chain.records());
+            }
+        }
+        Err(EngineError::Busy(ticket_id))
+    }
+
+    /// The scheduler's look at one ticket: its armed time rules (those that have not fired
+    /// since the ticket last changed) run in position order, then the event rules of the events
+    /// their effects raise; the ticket's next due time is stored. Returns how many time rules
+    /// fired.
+    pub async fn run_due(&self, tenant: &Tenant, ticket_id: i64) -> Result<usize, EngineError> {
+        for _ in 0..ATTEMPTS {
+            let Some((mut chain, fires)) = self.load_chain(tenant, ticket_id, true).await? else {
+                return Ok(0);
+            };
+            let cache = chain.cache.clone();
+            let closed = context::category_of(&cache.data.statuses, &chain.ticket.status)
+                == ferrule_types::StatusCategory::Closed;
+            let armed: Vec<&LoadedRule> = cache
+                .rules
+                .iter()
+                .filter(|r| matches!(r.spec.trigger, Trigger::Time(_)))
+                .filter(|r| fires.get(&r.id).is_none_or(|at| chain.ticket.revision > *at))
+                .collect();
+            let mut next = None;
+            if !closed && !armed.is_empty() {
+                let (raised, hint) = self.run_rules(&mut chain, armed, &Event::ScheduleTick).await?;
+                next = hint;
+                let queue: VecDeque<(Event, usize)> = raised.into_iter().map(|e| (e, 1)).collect();
+                chain.raised.extend(queue.iter().cloned());
+                self.run_events(&mut chain, queue).await?;
+            }
+            if self.commit(&chain, &[], Some(next)).await? {
+                return Ok(chain.time_fired.len());
+            }
+        }
+        Err(EngineError::Busy(ticket_id))
+    }
+
+    /// Evaluate one rule on a ticket and report what would happen, changing nothing.
+    pub async fn dry_run(
+        &self,
+        tenant: &Tenant,
+        rule: &LoadedRule,
+        ticket_id: i64,
+    ) -> Result<Option<Value>, EngineError> {
+        let event = match &rule.spec.trigger {
+            Trigger::Events(kinds) => match kinds.first().map(String::as_str) {
+                Some("customer_message") => Event::CustomerMessage,
+                Some("first_customer_message") => Event::FirstCustomerMessage,
+                Some("agent_message") => Event::AgentMessage,
+                Some("return_created") => Event::ReturnCreated,
+                _ => Event::TicketCreated,
+            },
+            Trigger::Time(_) => Event::ScheduleTick,
+        };
+        let Some((chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
+            return Ok(None);
+        };
+        let (ctx, sandbox) = (chain.context(&event), chain.sandbox());
+        let started = Instant::now();
+        let eval = self.evaluate_leaves(&[rule], &ctx, &sandbox).await?;
+        let mut used = Vec::new();
+        let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
+        let mut record = extend(
+            record_head(rule, ticket_id, &event),
+            json!({"dry_run": true,
+            "conditions": conditions_record(rule, &eval.results[0], &used), "effects": [], "fuel": eval.fuel}),
+        );
+        if let Some(at) = eval.hints[0] {
+            // When the answer may change with no change to the ticket (time conditions).
+            record["changes_at"] = chrono::DateTime::from_timestamp_millis(at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .into();
+        }
+        if self
+            .effects_of(rule, &ctx, &sandbox, decided, &mut record)
+            .await
+            .is_some()
+        {
+            record["outcome"] = "would_fire".into();
+        }
+        record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+        Ok(Some(record))
+    }
+}

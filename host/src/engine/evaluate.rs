@@ -1,0 +1,202 @@
+//! Calling plugins for a rule evaluation: conditions batched one sandboxed call per plugin,
+//! actions one call each.
+
+use super::tree::LeafResult;
+use super::{Engine, EngineError, LoadedRule};
+use crate::runtime::{Limits, Plugin, PreparedContext, Sandbox};
+use ferrule_types::{Context, Effect};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The leaves of several rules, evaluated against one context.
+pub(super) struct Evaluated {
+    /// `results[rule][leaf]`.
+    pub results: Vec<Vec<LeafResult>>,
+    /// `hints[rule]`: the earliest `changes_at` any of the rule's leaves gave (ms).
+    pub hints: Vec<Option<i64>>,
+    /// Fuel of all the calls.
+    pub fuel: u64,
+}
+
+impl Engine {
+    /// Evaluate the leaves of several rules against one context: one sandboxed call per plugin.
+    pub(super) async fn evaluate_leaves(
+        &self,
+        rules: &[&LoadedRule],
+        ctx: &Context,
+        sandbox: &Sandbox,
+    ) -> Result<Evaluated, EngineError> {
+        let mut by_plugin: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        for (r, rule) in rules.iter().enumerate() {
+            for (l, (_, leaf)) in rule.leaves.iter().enumerate() {
+                by_plugin
+                    .entry(leaf.plugin.as_str())
+                    .or_default()
+                    .push((r, l));
+            }
+        }
+        let mut out = Evaluated {
+            results: rules
+                .iter()
+                .map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()])
+                .collect(),
+            hints: vec![None; rules.len()],
+            fuel: 0,
+        };
+        let prepared = PreparedContext::new(ctx);
+        // One blocking task runs every plugin of the round (one sandboxed call each), so the
+        // async workers never wait on plugin code and there is one thread hop per round.
+        let calls: Vec<(String, Option<Arc<Plugin>>, Vec<String>)> = by_plugin
+            .iter()
+            .map(|(name, uses)| {
+                let configs = uses
+                    .iter()
+                    .map(|(r, l)| rules[*r].configs[*l].clone())
+                    .collect();
+                ((*name).to_owned(), self.plugin(name).cloned(), configs)
+            })
+            .collect();
+        let sandbox = sandbox.clone();
+        let metrics = self.metrics.clone();
+        #[cfg(feature = "native-plugins")]
+        let (native, plain) = (self.native.clone(), ctx.clone());
+        let runs = tokio::task::spawn_blocking(move || {
+            calls
+                .into_iter()
+                .map(|(name, plugin, configs)| {
+                    #[cfg(feature = "native-plugins")]
+                    if let Some(f) = native.as_ref().and_then(|n| n.get(&name)) {
+                        let result = Ok((f.evaluate)(&plain, &configs));
+                        return (
+                            name,
+                            Some(crate::runtime::Run {
+                                result,
+                                stats: Default::default(),
+                            }),
+                        );
+                    }
+                    let run = plugin.map(|p| {
+                        let started = Instant::now();
+                        let run = p.evaluate(&prepared, &configs, &sandbox);
+                        metrics.plugin_time.observe(started.elapsed().as_secs_f64());
+                        run
+                    });
+                    (name, run)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))?;
+        for (name, run) in runs {
+            let uses = by_plugin.remove(name.as_str()).unwrap_or_default();
+            let Some(run) = run else {
+                for (r, l) in uses {
+                    out.results[r][l] =
+                        LeafResult::Failed(format!("plugin `{name}` is not available"));
+                }
+                continue;
+            };
+            out.fuel += run.stats.fuel_used;
+            match run.result {
+                Ok(answers) => {
+                    for ((r, l), answer) in uses.into_iter().zip(answers) {
+                        out.results[r][l] = match answer {
+                            Ok(v) => {
+                                if let Some(at) = v.changes_at {
+                                    let at = at.timestamp_millis();
+                                    let hint = &mut out.hints[r];
+                                    *hint = Some(hint.map_or(at, |h| h.min(at)));
+                                }
+                                LeafResult::Answer(v.matches)
+                            }
+                            Err(e) => LeafResult::Failed(format!("plugin `{name}`: {e}")),
+                        };
+                    }
+                }
+                Err(e) => {
+                    for (r, l) in uses {
+                        out.results[r][l] = LeafResult::Failed(format!("plugin `{name}`: {e}"));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run the actions of a rule whose conditions matched: all their effects, or the first error.
+    pub(super) async fn run_actions(
+        &self,
+        rule: &LoadedRule,
+        ctx: &Context,
+        sandbox: &Sandbox,
+    ) -> (Result<Vec<Effect>, String>, u64) {
+        let prepared = Arc::new(PreparedContext::new(ctx));
+        let mut effects = Vec::new();
+        let mut fuel = 0;
+        for (i, action) in rule.spec.actions.iter().enumerate() {
+            let Some(plugin) = self.plugin(&action.plugin).cloned() else {
+                return (
+                    Err(format!(
+                        "actions[{i}]: plugin `{}` is not available",
+                        action.plugin
+                    )),
+                    fuel,
+                );
+            };
+            let config = action.config.to_string();
+            let (prepared, sandbox) = (
+                prepared.clone(),
+                Sandbox {
+                    limits: Limits::ACTION,
+                    ..sandbox.clone()
+                },
+            );
+            let started = Instant::now();
+            #[cfg(feature = "native-plugins")]
+            let native = self
+                .native
+                .as_ref()
+                .and_then(|n| n.get(&action.plugin))
+                .copied();
+            #[cfg(feature = "native-plugins")]
+            let plain = ctx.clone();
+            let run = match tokio::task::spawn_blocking(move || {
+                #[cfg(feature = "native-plugins")]
+                if let Some(f) = native {
+                    let result = Ok((f.execute)(&config, &plain));
+                    return crate::runtime::Run {
+                        result,
+                        stats: Default::default(),
+                    };
+                }
+                plugin.execute(&config, &prepared, &sandbox)
+            })
+            .await
+            {
+                Ok(run) => run,
+                Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
+            };
+            self.metrics
+                .plugin_time
+                .observe(started.elapsed().as_secs_f64());
+            fuel += run.stats.fuel_used;
+            match run.result {
+                Ok(Ok(mut e)) => effects.append(&mut e),
+                Ok(Err(e)) => {
+                    return (
+                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
+                        fuel,
+                    );
+                }
+                Err(e) => {
+                    return (
+                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
+                        fuel,
+                    );
+                }
+            }
+        }
+        (Ok(effects), fuel)
+    }
+}
