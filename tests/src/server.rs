@@ -34,7 +34,27 @@ pub struct Reply {
 impl TestServer {
     /// Start a server on a fresh database file.
     pub fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        TestServer::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// Stop the server abruptly (work in flight is cut off, as in a crash) and start a new one
+    /// on the same database.
+    pub fn restart(self) -> TestServer {
+        let TestServer { runtime, _dir, .. } = self;
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        TestServer::start_in(_dir)
+    }
+
+    /// Stop the server abruptly, run `while_down` with the database file, and start a new
+    /// server on the same database.
+    pub fn restart_with(self, while_down: impl FnOnce(&std::path::Path)) -> TestServer {
+        let TestServer { runtime, _dir, .. } = self;
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        while_down(&_dir.path().join("ferrule.db"));
+        TestServer::start_in(_dir)
+    }
+
+    fn start_in(dir: tempfile::TempDir) -> TestServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -114,8 +114,8 @@ async fn save(
         .update_rule(t.id, current.id, &spec)
         .await?
         .ok_or_else(|| ApiError::not_found("rule"))?;
-    let was_time = serde_json::from_str::<Value>(&current.trigger)
-        .is_ok_and(|t| t.get("time").is_some());
+    let was_time =
+        serde_json::from_str::<Value>(&current.trigger).is_ok_and(|t| t.get("time").is_some());
     s.engine
         .rules_changed(t.id, was_time || is_time(&spec))
         .await?;

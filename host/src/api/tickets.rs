@@ -192,7 +192,10 @@ async fn stored(
 ) -> Result<Vec<(i64, Event)>, ApiError> {
     let depths: Vec<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
     let ids = store.add_events(tx, tenant, ticket, &depths, None).await?;
-    Ok(ids.into_iter().zip(depths.into_iter().map(|(e, _)| e)).collect())
+    Ok(ids
+        .into_iter()
+        .zip(depths.into_iter().map(|(e, _)| e))
+        .collect())
 }
 
 async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, ApiError> {

@@ -364,7 +364,11 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let mut revision = chain.ticket.revision;
         if chain.changed {
-            if !self.store.save_ticket(&mut tx, tenant, &chain.ticket).await? {
+            if !self
+                .store
+                .save_ticket(&mut tx, tenant, &chain.ticket)
+                .await?
+            {
                 tx.rollback().await?;
                 return Ok(false);
             }
@@ -375,7 +379,9 @@ impl Engine {
                 .await?;
         }
         for reply in &chain.replies {
-            self.store.add_message(&mut tx, tenant, ticket, reply).await?;
+            self.store
+                .add_message(&mut tx, tenant, ticket, reply)
+                .await?;
         }
         for (rule, outgoing) in &chain.outbox {
             self.store
@@ -421,6 +427,8 @@ impl Engine {
             let queue = events.iter().map(|(_, e)| (e.clone(), 0)).collect();
             self.run_events(&mut chain, queue).await?;
             if self.commit(&chain, &ids, None).await? {
+                // The change that raised the events made the ticket due for its time rules.
+                self.wake.notify_one();
                 return Ok(chain.records());
             }
         }
@@ -443,11 +451,17 @@ impl Engine {
                 .rules
                 .iter()
                 .filter(|r| matches!(r.spec.trigger, Trigger::Time(_)))
-                .filter(|r| fires.get(&r.id).is_none_or(|at| chain.ticket.revision > *at))
+                .filter(|r| {
+                    fires
+                        .get(&r.id)
+                        .is_none_or(|at| chain.ticket.revision > *at)
+                })
                 .collect();
             let mut next = None;
             if !closed && !armed.is_empty() {
-                let (raised, hint) = self.run_rules(&mut chain, armed, &Event::ScheduleTick).await?;
+                let (raised, hint) = self
+                    .run_rules(&mut chain, armed, &Event::ScheduleTick)
+                    .await?;
                 next = hint;
                 let queue: VecDeque<(Event, usize)> = raised.into_iter().map(|e| (e, 1)).collect();
                 chain.raised.extend(queue.iter().cloned());

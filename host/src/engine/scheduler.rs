@@ -41,7 +41,9 @@ pub async fn run(engine: Arc<Engine>, tick: Duration) {
             last_recovery = now_ms();
         }
         let sleep = match engine.store().next_due().await {
-            Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, tick.as_millis() as i64) as u64),
+            Ok(Some(at)) => {
+                Duration::from_millis((at - now_ms()).clamp(0, tick.as_millis() as i64) as u64)
+            }
             Ok(None) => tick,
             Err(e) => {
                 tracing::error!(error = %e, "scheduler: reading the next due time failed");
@@ -116,7 +118,10 @@ async fn recover(engine: &Arc<Engine>, before: i64) {
     if pending.is_empty() {
         return;
     }
-    tracing::info!(events = pending.len(), "processing events whose processing was cut off");
+    tracing::info!(
+        events = pending.len(),
+        "processing events whose processing was cut off"
+    );
     // Group by ticket, keeping the order of the events.
     let mut groups: Vec<((i64, i64), Vec<(i64, ferrule_types::Event)>)> = Vec::new();
     for row in pending {

@@ -10,13 +10,13 @@ mod tenants;
 mod tickets;
 
 pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
-pub use rules::RuleRow;
 pub use events::EventRow;
+pub use rules::RuleRow;
 pub use runs::{NewRun, RunRow};
 pub use schedule::DueTicket;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
 pub use tickets::{
-    MessageRow, NewMessage, NewTicket, Outgoing, OutboxRow, TicketFilter, TicketRow,
+    MessageRow, NewMessage, NewTicket, OutboxRow, Outgoing, TicketFilter, TicketRow,
 };
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -38,7 +38,13 @@ const RUN_COLUMNS: &str =
 
 impl Store {
     /// Record runs of one ticket, in one statement per hundred runs.
-    pub async fn add_runs(&self, tx: &mut Tx, tenant: i64, ticket: i64, runs: &[NewRun]) -> Result<()> {
+    pub async fn add_runs(
+        &self,
+        tx: &mut Tx,
+        tenant: i64,
+        ticket: i64,
+        runs: &[NewRun],
+    ) -> Result<()> {
         let now = now_ms();
         for chunk in runs.chunks(100) {
             let mut q = QueryBuilder::<Sqlite>::new(
