@@ -71,7 +71,7 @@ fn start_of_day(zone: Tz, date: NaiveDate) -> Option<Timestamp> {
         // Midnight skipped by a DST jump: the day starts at the first local minute that exists,
         // which is the instant of the jump.
         LocalResult::None => (1..=24 * 60).find_map(|m| {
-            let local = midnight + TimeDelta::minutes(m);
+            let local = midnight.checked_add_signed(TimeDelta::minutes(m))?;
             zone.from_local_datetime(&local)
                 .earliest()
                 .map(|t| t.with_timezone(&Utc))
@@ -109,7 +109,7 @@ impl Condition for DayOfWeek {
         let today = ctx.now.with_timezone(&zone).date_naive();
         let now = listed(config, today);
         let next = (1..=7)
-            .map(|d| today + TimeDelta::days(d))
+            .filter_map(|d| today.checked_add_signed(TimeDelta::days(d)))
             .find(|d| listed(config, *d) != now)?;
         start_of_day(zone, next)
     }

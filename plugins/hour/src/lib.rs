@@ -119,9 +119,17 @@ impl Condition for Hour {
         // Every instant the local clock shows `from` or `to`, from yesterday to the day after
         // tomorrow (at least 48 h ahead: both bounds occur every day).
         for day in -1..=2 {
-            let midnight = (today + TimeDelta::days(day)).and_time(NaiveTime::MIN);
+            let Some(date) = today.checked_add_signed(TimeDelta::days(day)) else {
+                continue;
+            };
+            let midnight = date.and_time(NaiveTime::MIN);
             for bound in [from, to] {
-                let local = zone.from_local_datetime(&(midnight + TimeDelta::milliseconds(bound)));
+                let Some(local) =
+                    TimeDelta::try_milliseconds(bound).and_then(|b| midnight.checked_add_signed(b))
+                else {
+                    continue;
+                };
+                let local = zone.from_local_datetime(&local);
                 candidates.extend(local.earliest().map(|t| t.with_timezone(&Utc)));
                 candidates.extend(local.latest().map(|t| t.with_timezone(&Utc)));
             }
@@ -130,7 +138,9 @@ impl Condition for Hour {
         let step = TimeDelta::hours(3);
         let mut lo = ctx.now;
         for _ in 0..24 {
-            let hi = lo + step;
+            let Some(hi) = lo.checked_add_signed(step) else {
+                break;
+            };
             if offset(zone, lo) != offset(zone, hi) {
                 candidates.push(jump(zone, lo, hi));
             }
