@@ -48,18 +48,49 @@ fn execute(
 
 #[test]
 fn every_built_in_plugin_loads_and_describes_itself() {
+    // DESIGN.md's catalog, in its order.
     let expected = [
         ("source", PluginKind::Condition),
         ("subject-contains", PluginKind::Condition),
         ("working-hours", PluginKind::Condition),
         ("allegro-account", PluginKind::Condition),
+        ("status", PluginKind::Condition),
+        ("message-contains", PluginKind::Condition),
+        ("customer-name-contains", PluginKind::Condition),
+        ("sender-email", PluginKind::Condition),
+        ("day-of-week", PluginKind::Condition),
+        ("hour", PluginKind::Condition),
+        ("integration", PluginKind::Condition),
+        ("inbox", PluginKind::Condition),
+        ("inbox-group", PluginKind::Condition),
+        ("category", PluginKind::Condition),
+        ("priority", PluginKind::Condition),
+        ("ticket-type", PluginKind::Condition),
+        ("tag", PluginKind::Condition),
+        ("assignee", PluginKind::Condition),
+        ("event", PluginKind::Condition),
+        ("tag-added", PluginKind::Condition),
+        ("status-set", PluginKind::Condition),
+        ("reply-status", PluginKind::Condition),
+        ("last-customer-reply", PluginKind::Condition),
+        ("last-agent-reply", PluginKind::Condition),
+        ("ticket-created", PluginKind::Condition),
+        ("ticket-closed", PluginKind::Condition),
+        ("in-status-for", PluginKind::Condition),
+        ("assigned-for", PluginKind::Condition),
+        ("set-status", PluginKind::Action),
+        ("set-category", PluginKind::Action),
+        ("set-priority", PluginKind::Action),
+        ("assign-agent", PluginKind::Action),
+        ("unassign", PluginKind::Action),
+        ("add-tags", PluginKind::Action),
+        ("remove-tags", PluginKind::Action),
         ("send-message", PluginKind::Action),
         ("send-translated-message", PluginKind::Action),
         ("ai-reply", PluginKind::Action),
-        ("set-status", PluginKind::Action),
-        ("assign-agent", PluginKind::Action),
-        ("add-tags", PluginKind::Action),
-        ("status", PluginKind::Condition),
+        ("send-email", PluginKind::Action),
+        ("notify-user", PluginKind::Action),
+        ("send-sms", PluginKind::Action),
     ];
     for (name, kind) in expected {
         let plugin = load(name);
@@ -67,7 +98,7 @@ fn every_built_in_plugin_loads_and_describes_itself() {
         assert_eq!((d.name.as_str(), d.kind), (name, kind));
         assert_eq!(d.version, "0.1.0");
         assert!(
-            d.config_schema["properties"].is_object(),
+            d.config_schema["type"] == "object",
             "{name} publishes its config schema"
         );
         assert!(!d.summary.is_empty());

@@ -76,6 +76,12 @@ pub struct NewTicketBody {
     /// Creation time (RFC 3339; default: now).
     #[serde(default)]
     pub created_at: Option<String>,
+    /// For imports: the ticket's status (default `new`); it counts as entered at `created_at`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// For imports: the assigned agent's id; assigned at `created_at`.
+    #[serde(default)]
+    pub assignee: Option<i64>,
     /// The customer's first message.
     #[serde(default)]
     pub message: Option<FirstMessageBody>,
@@ -285,10 +291,33 @@ async fn create(
         }
         None => None,
     };
+    let statuses = store.statuses(t.id).await?;
+    let status = b.status.unwrap_or_else(|| "new".into());
+    let Some(found) = statuses.iter().find(|x| x.name == status) else {
+        let names: Vec<&str> = statuses.iter().map(|x| x.name.as_str()).collect();
+        return Err(ApiError::invalid(
+            "status",
+            format!(
+                "unknown status `{status}`; the tenant's statuses are {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    let closed_at = matches!(found.category.as_str(), "solved" | "closed").then_some(created_at);
+    if let Some(agent) = b.assignee
+        && store.agent(t.id, agent).await?.is_none()
+    {
+        return Err(ApiError::invalid(
+            "assignee",
+            format!("the tenant has no agent {agent}"),
+        ));
+    }
     let new = NewTicket {
         subject,
         source,
-        status: "new".into(),
+        status,
+        assignee_id: b.assignee,
+        closed_at,
         customer_name,
         customer_email: b.customer.email.map(|e| e.trim().to_lowercase()),
         customer_phone: b.customer.phone,

@@ -61,6 +61,8 @@ pub struct NewTicket {
     pub subject: String,
     pub source: String,
     pub status: String,
+    pub assignee_id: Option<i64>,
+    pub closed_at: Option<i64>,
     pub customer_name: String,
     pub customer_email: Option<String>,
     pub customer_phone: Option<String>,
@@ -175,8 +177,9 @@ impl Store {
             .await?;
         let id = sqlx::query_scalar(
             "INSERT INTO tickets (tenant_id, number, subject, status, status_changed_at, category, priority, ticket_type, \
-             source, inbox_id, account, customer_id, tags, language, created_at, updated_at, due_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             source, inbox_id, account, customer_id, tags, language, created_at, updated_at, due_at, \
+             assignee_id, assigned_at, closed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(tenant)
         .bind(number)
@@ -196,6 +199,9 @@ impl Store {
         .bind(t.created_at)
         // A new ticket is due for the scheduler's first look at the time rules.
         .bind(now_ms())
+        .bind(t.assignee_id)
+        .bind(t.assignee_id.map(|_| t.created_at))
+        .bind(t.closed_at)
         .fetch_one(&mut **tx)
         .await?;
         Ok(id)
