@@ -47,7 +47,15 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the assigned agent's e-mail (empty when unknown)",
     ),
     ("message.body", "the latest message's text"),
+    (
+        "ticket.conversation",
+        "the whole conversation, oldest first, one message per paragraph (filled in by the host when the message is stored)",
+    ),
 ];
+
+/// What a rendered template carries for `{{ticket.conversation}}`: the conversation is not in
+/// a plugin's context, so the host replaces this marker when it stores the message.
+pub const CONVERSATION_MARKER: &str = "{{ticket.conversation}}";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -142,6 +150,7 @@ impl Template {
                             .as_ref()
                             .map(|m| m.body.clone())
                             .unwrap_or_default(),
+                        "ticket.conversation" => CONVERSATION_MARKER.to_owned(),
                         _ => String::new(),
                     };
                     out.push_str(&value);
@@ -156,6 +165,15 @@ impl Template {
 mod tests {
     use super::*;
     use crate::testing;
+
+    #[test]
+    fn leaves_the_conversation_for_the_host_to_fill_in() {
+        let t = Template::parse("body", "Summary:\n{{ ticket.conversation }}").unwrap();
+        assert_eq!(
+            t.render(&testing::context()),
+            format!("Summary:\n{CONVERSATION_MARKER}")
+        );
+    }
 
     #[test]
     fn fills_ticket_and_customer_placeholders() {

@@ -35,3 +35,8 @@ CREATE TABLE time_fires (
     fired_at        INTEGER NOT NULL,
     PRIMARY KEY (ticket_id, rule_id)
 );
+
+-- Queue defaults (Thulium queues): a new ticket in the inbox without a category or priority
+-- gets these.
+ALTER TABLE inboxes ADD COLUMN default_category TEXT;
+ALTER TABLE inboxes ADD COLUMN default_priority TEXT;

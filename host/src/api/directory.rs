@@ -43,6 +43,12 @@ pub struct NewInboxBody {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub working_hours: Option<Value>,
+    /// Category given to new tickets of the inbox that have none.
+    #[serde(default)]
+    pub default_category: Option<String>,
+    /// Priority given to new tickets of the inbox that have none.
+    #[serde(default)]
+    pub default_priority: Option<String>,
 }
 
 pub fn routes() -> Router<AppState> {
@@ -86,6 +92,7 @@ pub fn agent_json(a: &AgentRow) -> Value {
 
 pub fn inbox_json(i: &InboxRow) -> Value {
     json!({"id": i.id, "name": i.name, "group": i.grp,
+           "default_category": i.default_category, "default_priority": i.default_priority,
            "working_hours": i.working_hours.as_deref().and_then(|h| serde_json::from_str::<Value>(h).ok())})
 }
 
@@ -132,6 +139,8 @@ async fn create_inbox(
         name: name(&b.name)?,
         group: b.group,
         working_hours: calendar(b.working_hours)?,
+        default_category: b.default_category,
+        default_priority: b.default_priority,
     };
     let row = s.engine.store().create_inbox(t.id, &new).await?;
     s.engine.invalidate(t.id);

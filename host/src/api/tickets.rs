@@ -268,14 +268,13 @@ async fn create(
             format!("`{email}` is not an e-mail address"),
         ));
     }
-    if let Some(inbox) = b.inbox
-        && store.inbox(t.id, inbox).await?.is_none()
-    {
-        return Err(ApiError::invalid(
-            "inbox",
-            format!("the tenant has no inbox {inbox}"),
-        ));
-    }
+    let inbox =
+        match b.inbox {
+            Some(id) => Some(store.inbox(t.id, id).await?.ok_or_else(|| {
+                ApiError::invalid("inbox", format!("the tenant has no inbox {id}"))
+            })?),
+            None => None,
+        };
     let created_at = match &b.created_at {
         Some(c) => time::parse("created_at", c)?,
         None => now_ms(),
@@ -324,8 +323,13 @@ async fn create(
         inbox_id: b.inbox,
         account: b.account,
         ticket_type: b.ticket_type,
-        priority: b.priority,
-        category: b.category,
+        // The queue's defaults fill what the ticket does not say.
+        priority: b
+            .priority
+            .or_else(|| inbox.as_ref().and_then(|i| i.default_priority.clone())),
+        category: b
+            .category
+            .or_else(|| inbox.as_ref().and_then(|i| i.default_category.clone())),
         tags: clean_tags("tags", &b.tags)?,
         language: b.language,
         created_at,

@@ -145,6 +145,29 @@ impl Engine {
         )))
     }
 
+    /// The ticket's conversation so far (stored messages and this chain's replies), summarised.
+    async fn conversation(&self, chain: &Chain) -> Result<String, EngineError> {
+        let mut messages = self
+            .store
+            .messages(chain.tenant.id, chain.ticket.id)
+            .await?;
+        messages.extend(chain.replies.iter().map(|r| MessageRow {
+            id: 0,
+            ticket_id: chain.ticket.id,
+            author: r.author.clone(),
+            direction: r.direction.clone(),
+            subject: r.subject.clone(),
+            body: r.body.clone(),
+            language: r.language.clone(),
+            rule_id: r.rule_id,
+            sent_at: r.sent_at,
+        }));
+        Ok(effects::conversation_summary(
+            &messages,
+            &chain.ticket.customer_name,
+        ))
+    }
+
     /// Settle a rule's conditions and, when they hold, run its actions: the effects to apply,
     /// or None with `record` saying why not (`not_matched` or `failed`).
     pub(super) async fn effects_of(
@@ -221,10 +244,14 @@ impl Engine {
             );
             eval.fuel = 0;
             let hint = eval.hints[index];
-            if let Some(effects) = self
+            if let Some(mut effects) = self
                 .effects_of(rule, &ctx, &sandbox, decided, &mut record)
                 .await
             {
+                if effects::mentions_conversation(&effects) {
+                    let summary = self.conversation(chain).await?;
+                    effects::fill_conversation(&mut effects, &summary);
+                }
                 let mut ticket = chain.ticket.clone();
                 let data = &chain.cache.data;
                 match effects::apply(

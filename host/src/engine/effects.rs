@@ -155,3 +155,72 @@ pub fn apply(
     }
     Ok(out)
 }
+
+/// Whether any message text of `effects` asks for the conversation summary.
+pub fn mentions_conversation(effects: &[Effect]) -> bool {
+    effects
+        .iter()
+        .any(|e| message_text(e).is_some_and(|t| t.contains(ferrule_plugin_sdk_marker())))
+}
+
+/// Replace the `{{ticket.conversation}}` marker in every message text with `summary`.
+pub fn fill_conversation(effects: &mut [Effect], summary: &str) {
+    for e in effects {
+        let body = match e {
+            Effect::Reply { body, .. }
+            | Effect::SendEmail { body, .. }
+            | Effect::NotifyUser { body, .. }
+            | Effect::SendSms { body, .. } => body,
+            _ => continue,
+        };
+        *body = body.replace(ferrule_plugin_sdk_marker(), summary);
+    }
+}
+
+fn message_text(e: &Effect) -> Option<&str> {
+    match e {
+        Effect::Reply { body, .. }
+        | Effect::SendEmail { body, .. }
+        | Effect::NotifyUser { body, .. }
+        | Effect::SendSms { body, .. } => Some(body),
+        _ => None,
+    }
+}
+
+/// The marker the SDK's templates render for `{{ticket.conversation}}` (part of the plugin
+/// contract: vendor plugins built with the SDK emit it too).
+fn ferrule_plugin_sdk_marker() -> &'static str {
+    "{{ticket.conversation}}"
+}
+
+/// The conversation as a summary: one paragraph per message, oldest first, newest kept when it
+/// is long.
+pub fn conversation_summary(messages: &[crate::store::MessageRow], customer: &str) -> String {
+    const LIMIT: usize = 20_000;
+    let mut paragraphs: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let when = chrono::DateTime::from_timestamp_millis(m.sent_at)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            let who = if m.author == "customer" {
+                customer
+            } else {
+                "Agent"
+            };
+            format!("{when} {who}: {}", m.body.trim())
+        })
+        .collect();
+    let mut total: usize = paragraphs.iter().map(|p| p.len() + 2).sum();
+    let mut dropped = 0;
+    while total > LIMIT && paragraphs.len() > 1 {
+        total -= paragraphs.remove(0).len() + 2;
+        dropped += 1;
+    }
+    let mut out = String::new();
+    if dropped > 0 {
+        out.push_str(&format!("({dropped} earlier messages left out)\n\n"));
+    }
+    out.push_str(&paragraphs.join("\n\n"));
+    out
+}

@@ -30,6 +30,10 @@ pub struct InboxRow {
     pub grp: Option<String>,
     /// Working hours (calendar JSON).
     pub working_hours: Option<String>,
+    /// Category of new tickets that have none.
+    pub default_category: Option<String>,
+    /// Priority of new tickets that have none.
+    pub default_priority: Option<String>,
 }
 
 /// A new agent.
@@ -54,6 +58,10 @@ pub struct NewInbox {
     pub group: Option<String>,
     /// Working hours.
     pub working_hours: Option<Calendar>,
+    /// Category of new tickets that have none.
+    pub default_category: Option<String>,
+    /// Priority of new tickets that have none.
+    pub default_priority: Option<String>,
 }
 
 fn calendar_json(c: &Option<Calendar>) -> Result<Option<String>> {
@@ -108,12 +116,15 @@ impl Store {
     pub async fn create_inbox(&self, tenant: i64, i: &NewInbox) -> Result<InboxRow> {
         let hours = calendar_json(&i.working_hours)?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inboxes (tenant_id, name, grp, working_hours, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO inboxes (tenant_id, name, grp, working_hours, default_category, default_priority, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(tenant)
         .bind(&i.name)
         .bind(&i.group)
         .bind(&hours)
+        .bind(&i.default_category)
+        .bind(&i.default_priority)
         .bind(now_ms())
         .fetch_one(self.writer())
         .await?;
@@ -122,13 +133,15 @@ impl Store {
             name: i.name.clone(),
             grp: i.group.clone(),
             working_hours: hours,
+            default_category: i.default_category.clone(),
+            default_priority: i.default_priority.clone(),
         })
     }
 
     /// The tenant's inboxes.
     pub async fn inboxes(&self, tenant: i64) -> Result<Vec<InboxRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? ORDER BY id",
+            "SELECT id, name, grp, working_hours, default_category, default_priority FROM inboxes WHERE tenant_id = ? ORDER BY id",
         )
         .bind(tenant)
         .fetch_all(self.pool())
@@ -138,7 +151,7 @@ impl Store {
     /// One inbox of the tenant.
     pub async fn inbox(&self, tenant: i64, id: i64) -> Result<Option<InboxRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, grp, working_hours FROM inboxes WHERE tenant_id = ? AND id = ?",
+            "SELECT id, name, grp, working_hours, default_category, default_priority FROM inboxes WHERE tenant_id = ? AND id = ?",
         )
         .bind(tenant)
         .bind(id)
