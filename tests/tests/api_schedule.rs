@@ -195,7 +195,6 @@ fn events_cut_off_by_a_crash_are_processed_at_start() {
         .as_i64()
         .unwrap();
     let ticket = new_ticket(&c, "Order 1");
-    drop(c);
     // The server dies after storing an event and before running its rules: the event is
     // written here, straight into the database, while the server is down.
     let server = server.restart_with(|db| {

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A stored event: its id and the event.
+type StoredEvent = (i64, ferrule_types::Event);
+
 /// Tickets taken per look at the due work.
 const BATCH: i64 = 512;
 /// Tickets processed at once.
@@ -76,9 +79,8 @@ async fn look(engine: &Arc<Engine>) -> Result<usize, super::EngineError> {
         ticket_id,
     } in due
     {
-        if !tenants.contains_key(&tenant_id) {
-            let t = engine.store().tenant(tenant_id).await?;
-            tenants.insert(tenant_id, t);
+        if let std::collections::hash_map::Entry::Vacant(slot) = tenants.entry(tenant_id) {
+            slot.insert(engine.store().tenant(tenant_id).await?);
         }
         if let Some(Some(t)) = tenants.get(&tenant_id) {
             work.push((t.clone(), ticket_id));
@@ -122,17 +124,22 @@ async fn recover(engine: &Arc<Engine>, before: i64) {
         events = pending.len(),
         "processing events whose processing was cut off"
     );
-    // Group by ticket, keeping the order of the events.
-    let mut groups: Vec<((i64, i64), Vec<(i64, ferrule_types::Event)>)> = Vec::new();
+    // Group by ticket, keeping the order of the tickets and of their events.
+    let mut order: Vec<(i64, i64)> = Vec::new();
+    let mut groups: HashMap<(i64, i64), Vec<StoredEvent>> = HashMap::new();
     for row in pending {
         let key = (row.tenant_id, row.ticket_id);
         let Some(event) = row.event() else { continue };
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push((row.id, event)),
-            None => groups.push((key, vec![(row.id, event)])),
-        }
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push((row.id, event));
     }
-    for ((tenant_id, ticket_id), events) in groups {
+    for key in order {
+        let ((tenant_id, ticket_id), events) = (key, groups.remove(&key).unwrap_or_default());
         let tenant = match engine.store().tenant(tenant_id).await {
             Ok(Some(t)) => t,
             _ => continue,
