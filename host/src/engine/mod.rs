@@ -164,6 +164,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the tenant has enabled time rules.
+    pub async fn has_time_rules(&self, tenant: &Tenant) -> Result<bool, EngineError> {
+        Ok(self
+            .tenant_cache(tenant)
+            .await?
+            .rules
+            .iter()
+            .any(LoadedRule::is_time_rule))
+    }
+
     /// The tenant's cached rules and directory, loaded when missing.
     async fn tenant_cache(&self, tenant: &Tenant) -> Result<Arc<TenantCache>, EngineError> {
         if let Some(c) = self

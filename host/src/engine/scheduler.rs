@@ -70,7 +70,8 @@ pub async fn run(engine: Arc<Engine>, tick: Duration) {
 
 /// Process the tickets due now; returns how many were taken.
 async fn look(engine: &Arc<Engine>) -> Result<usize, super::EngineError> {
-    let due = engine.store().due_tickets(now_ms(), BATCH).await?;
+    let now = now_ms();
+    let due = engine.store().due_tickets(now, BATCH).await?;
     let taken = due.len();
     let mut tenants: HashMap<i64, Option<Tenant>> = HashMap::new();
     let mut work = Vec::with_capacity(due.len());
@@ -86,6 +87,19 @@ async fn look(engine: &Arc<Engine>) -> Result<usize, super::EngineError> {
             work.push((t.clone(), ticket_id));
         }
     }
+    // Tickets of tenants without time rules have nothing to look at: cleared in one statement
+    // (a new time rule makes every open ticket of its tenant due again).
+    let mut idle = Vec::new();
+    let mut busy = Vec::with_capacity(work.len());
+    for (tenant, ticket) in work {
+        if engine.has_time_rules(&tenant).await? {
+            busy.push((tenant, ticket));
+        } else {
+            idle.push(ticket);
+        }
+    }
+    engine.store().clear_due(&idle, now).await?;
+    let work = busy;
     let mut set = tokio::task::JoinSet::new();
     let mut work = work.into_iter();
     loop {

@@ -113,4 +113,22 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Nothing to look at on these tickets until they change: clears their due time if it is
+    /// still at or before `seen` (a ticket made due again since stays due).
+    pub async fn clear_due(&self, tickets: &[i64], seen: i64) -> Result<()> {
+        for chunk in tickets.chunks(500) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("UPDATE tickets SET due_at = NULL WHERE due_at <= ");
+            q.push_bind(seen);
+            q.push(" AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(self.writer()).await?;
+        }
+        Ok(())
+    }
 }
