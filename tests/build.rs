@@ -22,7 +22,13 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    let names = ["hostile-condition", "hostile-action"];
+    let names = [
+        "hostile-condition",
+        "hostile-action",
+        "legacy-condition",
+        "crm-lookup-v1",
+        "crm-lookup-v2",
+    ];
     let packages: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let wasm = wasm_build::build_components(&root, &root.join("target").join("wasm"), &packages)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -6,6 +6,8 @@
 pub mod api;
 /// The built-in plugins, compiled from `plugins/` by the build script.
 pub mod builtin;
+/// The plugin catalog (built-in and uploaded plugins by version) and upload signatures.
+pub mod catalog;
 /// The `ferrule` command line.
 pub mod cli;
 /// Plain domain types: rules and their JSON shape.

@@ -3,7 +3,7 @@
 use crate::api::{AppState, router};
 use crate::engine::Engine;
 use crate::runtime::{CodeCache, Runtime};
-use crate::store::{Store, hash_token, new_token};
+use crate::store::{Sealer, Store, hash_token, new_token};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,61 @@ pub struct ServeConfig {
     pub operator_token: Option<String>,
     /// Where compiled plugin code is cached.
     pub cache_dir: Option<PathBuf>,
+    /// Whether plugin uploads must carry a vendor signature.
+    pub require_signatures: bool,
+    /// The key that seals installation secrets: 64 hex characters. When None it is read from
+    /// `secret_key_file`, which is created with a new key when missing.
+    pub secret_key: Option<String>,
+    /// Where the secret key lives when not given directly (default: beside the database file,
+    /// `<database>.secret-key`; an in-memory database gets a key for the process only).
+    pub secret_key_file: Option<PathBuf>,
+}
+
+/// The key that seals secrets: given, read from its file, or created in that file (mode 0600).
+fn sealer(config: &ServeConfig) -> anyhow::Result<Sealer> {
+    if let Some(hex) = &config.secret_key {
+        return Sealer::from_hex(hex)
+            .map_err(|e| anyhow::anyhow!("FERRULE_SECRET_KEY: {e}"));
+    }
+    let path = match &config.secret_key_file {
+        Some(p) => p.clone(),
+        None => match config
+            .database
+            .strip_prefix("sqlite://")
+            .or_else(|| config.database.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+        {
+            Some(db) => PathBuf::from(format!("{db}.secret-key")),
+            None => return Ok(Sealer::new(rand_key())),
+        },
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Sealer::from_hex(&text)
+            .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display()));
+    }
+    let hex = Sealer::generate_hex();
+    write_private(&path, &hex)
+        .map_err(|e| anyhow::anyhow!("cannot create the secret key file {}: {e}", path.display()))?;
+    tracing::info!(file = %path.display(), "created the key that seals installation secrets; back it up with the database");
+    Sealer::from_hex(&hex).map_err(|e| anyhow::anyhow!(e))
+}
+
+fn rand_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system's random source");
+    key
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 /// Everything `serve` starts, for tests that run the server in-process.
@@ -33,13 +88,18 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
             config.database
         );
     }
-    let store = Store::connect(&config.database).await?;
+    let store = Store::connect(&config.database, sealer(config)?).await?;
     let cache = match &config.cache_dir {
         Some(dir) => Some(CodeCache::new(dir)?),
         None => None,
     };
     let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let engine = tokio::task::spawn_blocking(move || Engine::new(store, &runtime)).await??;
+    let mut engine = tokio::task::spawn_blocking(move || Engine::new(store, &runtime)).await??;
+    engine.require_signatures = config.require_signatures;
+    let uploaded = engine.load_uploaded().await?;
+    if uploaded > 0 {
+        tracing::info!(uploaded, "loaded uploaded plugins");
+    }
     let token = match &config.operator_token {
         Some(t) => t.clone(),
         None => {

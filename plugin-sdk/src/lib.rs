@@ -42,6 +42,7 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod log;
+pub mod secrets;
 pub mod template;
 pub mod testing;
 pub mod text;

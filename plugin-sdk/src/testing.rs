@@ -169,6 +169,38 @@ fn calendar(json: &str) -> Calendar {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("bad calendar fixture: {e}"))
 }
 
+/// The secrets `secrets::get` answers with in native tests (the host's installation secrets in
+/// the component).
+#[derive(Debug, Clone, Default)]
+pub struct Secrets(std::collections::BTreeMap<String, String>);
+
+thread_local! {
+    static SECRETS: RefCell<Secrets> = RefCell::new(Secrets::default());
+}
+
+impl Secrets {
+    /// No secrets.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With a secret.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Make these the secrets of this thread's calls.
+    pub fn install(self) {
+        SECRETS.with(|s| *s.borrow_mut() = self);
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+pub(crate) fn secret(name: &str) -> Option<String> {
+    SECRETS.with(|s| s.borrow().0.get(name).cloned())
+}
+
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) fn directory_agent(id: &str) -> Option<Agent> {
     DIRECTORY.with(|d| d.borrow().agents.iter().find(|a| a.id == id).cloned())

@@ -22,9 +22,9 @@ pub mod action {
         pub_export_macro: true,
         default_bindings_module: "ferrule_plugin_sdk::wit::action",
         with: {
-            "ferrule:plugin/types@0.1.0": super::condition::ferrule::plugin::types,
-            "ferrule:plugin/log@0.1.0": super::condition::ferrule::plugin::log,
-            "ferrule:plugin/directory@0.1.0": super::condition::ferrule::plugin::directory,
+            "ferrule:plugin/types@0.1.1": super::condition::ferrule::plugin::types,
+            "ferrule:plugin/log@0.1.1": super::condition::ferrule::plugin::log,
+            "ferrule:plugin/directory@0.1.1": super::condition::ferrule::plugin::directory,
         },
         generate_all,
     });

@@ -115,6 +115,27 @@ async fn redirect(Query(q): Query<HashMap<String, String>>) -> Response {
     (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response()
 }
 
+/// A CRM's customer look-up: the segment of `?email=`, for the bearer key `crm-secret` only.
+async fn crm_customer(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    record(&shared, "/crm/customer", &headers, "");
+    let authorised = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v == "Bearer crm-secret");
+    if !authorised {
+        return (StatusCode::UNAUTHORIZED, "bad key").into_response();
+    }
+    let segment = if q.get("email").is_some_and(|e| e.ends_with("@vip.example")) {
+        "vip"
+    } else {
+        "regular"
+    };
+    axum::Json(json!({"segment": segment})).into_response()
+}
+
 async fn hello() -> &'static str {
     "hello from the fake service"
 }
@@ -135,6 +156,7 @@ pub fn start() -> FakeServices {
                 .route("/v1/chat/completions", post(chat))
                 .route("/redirect", get(redirect))
                 .route("/hello", get(hello))
+                .route("/crm/customer", get(crm_customer))
                 .with_state(shared);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();

@@ -18,6 +18,14 @@ pub struct TestServer {
     pub operator: String,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
+    options: Options,
+}
+
+/// How a test server is configured.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Accept only signed plugin uploads.
+    pub require_signatures: bool,
 }
 
 /// A response: status and JSON body (Null when the body is not JSON).
@@ -34,27 +42,47 @@ pub struct Reply {
 impl TestServer {
     /// Start a server on a fresh database file.
     pub fn start() -> TestServer {
-        TestServer::start_in(tempfile::tempdir().unwrap())
+        TestServer::start_with(Options::default())
+    }
+
+    /// Start a server with these options on a fresh database file.
+    pub fn start_with(options: Options) -> TestServer {
+        TestServer::start_in(tempfile::tempdir().unwrap(), options)
+    }
+
+    /// The folder of the server's database (and its secret key file).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// Stop the server abruptly (work in flight is cut off, as in a crash) and start a new one
     /// on the same database.
     pub fn restart(self) -> TestServer {
-        let TestServer { runtime, _dir, .. } = self;
+        let TestServer {
+            runtime,
+            _dir,
+            options,
+            ..
+        } = self;
         runtime.shutdown_timeout(Duration::from_secs(1));
-        TestServer::start_in(_dir)
+        TestServer::start_in(_dir, options)
     }
 
     /// Stop the server abruptly, run `while_down` with the database file, and start a new
     /// server on the same database.
     pub fn restart_with(self, while_down: impl FnOnce(&std::path::Path)) -> TestServer {
-        let TestServer { runtime, _dir, .. } = self;
+        let TestServer {
+            runtime,
+            _dir,
+            options,
+            ..
+        } = self;
         runtime.shutdown_timeout(Duration::from_secs(1));
         while_down(&_dir.path().join("ferrule.db"));
-        TestServer::start_in(_dir)
+        TestServer::start_in(_dir, options)
     }
 
-    fn start_in(dir: tempfile::TempDir) -> TestServer {
+    fn start_in(dir: tempfile::TempDir, options: Options) -> TestServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -66,6 +94,9 @@ impl TestServer {
             tick: Duration::from_secs(60),
             operator_token: Some("operator-secret".into()),
             cache_dir: Some(cache_dir()),
+            require_signatures: options.require_signatures,
+            secret_key: None,
+            secret_key_file: None,
         };
         let addr = runtime.block_on(async {
             let (app, _) = build(&config).await.expect("the server starts");
@@ -79,11 +110,35 @@ impl TestServer {
             operator: "operator-secret".into(),
             runtime,
             _dir: dir,
+            options,
         }
     }
 
     /// Send a request; `token` becomes a bearer token; `body` is sent as is.
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let headers: &[(&str, &str)] = if body.is_some() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        self.call_raw(
+            method,
+            path,
+            token,
+            body.unwrap_or_default().as_bytes().to_vec(),
+            headers,
+        )
+    }
+
+    /// Send a request with raw body bytes and extra headers.
+    pub fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let addr = self.addr;
         let uri = format!("http://{addr}/api/v1{path}");
         let mut request = Request::builder()
@@ -93,12 +148,10 @@ impl TestServer {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
-        let request = request
-            .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
-            .unwrap();
+        let request = request.body(Full::new(Bytes::from(body))).unwrap();
         self.runtime.block_on(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             let (mut sender, conn) =
@@ -130,6 +183,30 @@ impl TestServer {
         );
         assert_eq!(r.status, 201, "{}", r.text);
         r.body["api_key"].as_str().unwrap().to_owned()
+    }
+
+    /// Upload a component with `token`, signed when `signature` is given.
+    pub fn upload(&self, token: &str, bytes: &[u8], signature: Option<&str>) -> Reply {
+        let mut headers = vec![("content-type", "application/wasm")];
+        if let Some(sig) = signature {
+            headers.push(("x-ferrule-signature", sig));
+        }
+        self.call_raw("POST", "/plugins", Some(token), bytes.to_vec(), &headers)
+    }
+
+    /// Create a vendor; returns (id, API key).
+    pub fn vendor(&self, name: &str) -> (i64, String) {
+        let r = self.call(
+            "POST",
+            "/vendors",
+            Some(&self.operator),
+            Some(&serde_json::json!({"name": name}).to_string()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        (
+            r.body["vendor"]["id"].as_i64().unwrap(),
+            r.body["api_key"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// A client for one tenant.

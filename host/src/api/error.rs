@@ -24,6 +24,8 @@ pub enum ApiError {
     NotFound(String),
     /// 409: conflicts with what exists.
     Conflict(String),
+    /// 413: the body is larger than allowed.
+    TooLarge(String),
     /// 422: well-formed but invalid.
     Invalid {
         /// What is wrong.
@@ -68,6 +70,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, None),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             ApiError::Invalid { message, field } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }
@@ -120,5 +123,31 @@ impl From<crate::domain::rule::FieldError> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::engine::UploadError> for ApiError {
+    fn from(e: crate::engine::UploadError) -> Self {
+        use crate::engine::UploadError as U;
+        match e {
+            U::Empty => ApiError::bad("body", e.to_string()),
+            U::TooLarge(_) => ApiError::TooLarge(e.to_string()),
+            U::Signature(m) => ApiError::invalid(crate::catalog::signature::HEADER, m),
+            U::Invalid(m) => ApiError::invalid("body", m),
+            U::NameTaken(m) | U::VersionExists(m) => ApiError::Conflict(m),
+            U::Engine(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::engine::InstallError> for ApiError {
+    fn from(e: crate::engine::InstallError) -> Self {
+        use crate::engine::InstallError as I;
+        match e {
+            I::UnknownPlugin(_) => ApiError::NotFound(e.to_string()),
+            I::Invalid(f) => f.into(),
+            I::InUse(m) => ApiError::Conflict(m),
+            I::Engine(e) => e.into(),
+        }
     }
 }

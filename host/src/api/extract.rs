@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::Tenant;
+use crate::store::{Tenant, Vendor};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -94,6 +94,8 @@ pub enum Caller {
     Operator,
     /// A tenant's API key.
     Tenant(Tenant),
+    /// A vendor's API key (uploads plugins, registers signing keys).
+    Vendor(Vendor),
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -120,10 +122,14 @@ impl FromRequestParts<AppState> for Caller {
         if crate::store::hash_token(token) == state.operator_token_hash {
             return Ok(Caller::Operator);
         }
-        match state.engine.store().tenant_by_key(token).await? {
-            Some(tenant) => Ok(Caller::Tenant(tenant)),
-            None => Err(ApiError::Unauthorized("unknown token".into())),
-        }
+        let store = state.engine.store();
+        // Vendor keys carry their own prefix, so each token needs one look-up.
+        let found = if token.starts_with("frv_") {
+            store.vendor_by_key(token).await?.map(Caller::Vendor)
+        } else {
+            store.tenant_by_key(token).await?.map(Caller::Tenant)
+        };
+        found.ok_or_else(|| ApiError::Unauthorized("unknown token".into()))
     }
 }
 
@@ -137,7 +143,7 @@ impl FromRequestParts<AppState> for TenantCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Tenant(t) => Ok(TenantCaller(t)),
-            Caller::Operator => Err(ApiError::Forbidden(
+            Caller::Operator | Caller::Vendor(_) => Err(ApiError::Forbidden(
                 "this endpoint works on a tenant's data: use the tenant's API key".into(),
             )),
         }
@@ -154,8 +160,31 @@ impl FromRequestParts<AppState> for OperatorCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Operator => Ok(OperatorCaller),
-            Caller::Tenant(_) => Err(ApiError::Forbidden(
+            Caller::Tenant(_) | Caller::Vendor(_) => Err(ApiError::Forbidden(
                 "only the operator token may do this".into(),
+            )),
+        }
+    }
+}
+
+/// A caller that publishes plugins: the operator or a vendor.
+#[derive(Debug, Clone)]
+pub enum PublisherCaller {
+    /// The operator token.
+    Operator,
+    /// A vendor's key.
+    Vendor(Vendor),
+}
+
+impl FromRequestParts<AppState> for PublisherCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Operator => Ok(PublisherCaller::Operator),
+            Caller::Vendor(v) => Ok(PublisherCaller::Vendor(v)),
+            Caller::Tenant(_) => Err(ApiError::Forbidden(
+                "only the operator token or a vendor key may publish plugins".into(),
             )),
         }
     }

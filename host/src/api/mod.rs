@@ -4,6 +4,7 @@
 mod directory;
 pub mod error;
 mod extract;
+mod installations;
 mod openapi;
 mod ops;
 mod plugins;
@@ -13,6 +14,7 @@ mod templates;
 mod tenants;
 mod tickets;
 mod time;
+mod vendors;
 
 use crate::engine::Engine;
 use axum::Router;
@@ -47,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(templates::routes())
         .merge(plugins::routes())
+        .merge(vendors::routes())
+        .merge(installations::routes())
         .merge(ops::routes())
         .merge(openapi::routes());
     Router::new()

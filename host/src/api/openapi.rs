@@ -3,6 +3,8 @@
 
 use super::AppState;
 use super::directory::{NewAgentBody, NewInboxBody};
+use super::installations::InstallationBody;
+use super::vendors::{NewKeyBody, NewVendorBody};
 use super::rules::DryRunBody;
 use super::tenants::NewTenantBody;
 use super::tickets::{NewEventBody, NewMessageBody, NewTicketBody, PatchTicketBody};
@@ -17,6 +19,8 @@ enum Auth {
     None,
     Operator,
     Tenant,
+    /// The operator or a vendor.
+    Publisher,
     Any,
 }
 
@@ -68,6 +72,70 @@ const ROUTES: &[Route] = &[
         auth: Auth::Any,
         body: None,
         ok: 200,
+    },
+    Route {
+        method: "post",
+        path: "/plugins",
+        summary: "Upload a plugin component (body: the .wasm bytes; header x-ferrule-signature: base64 Ed25519 signature of the bytes). 201 new, 200 same bytes again, 409 name@version taken or name owned by another publisher, 413 too large, 422 not a plugin or bad signature",
+        auth: Auth::Publisher,
+        body: Some(|| json!({"type": "string", "contentMediaType": "application/wasm"})),
+        ok: 201,
+    },
+    Route {
+        method: "post",
+        path: "/vendors",
+        summary: "Create a vendor and its API key",
+        auth: Auth::Operator,
+        body: Some(schema::<NewVendorBody>),
+        ok: 201,
+    },
+    Route {
+        method: "get",
+        path: "/vendors/{id}/keys",
+        summary: "A vendor's registered signing keys",
+        auth: Auth::Publisher,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "post",
+        path: "/vendors/{id}/keys",
+        summary: "Register an Ed25519 public key for signed uploads",
+        auth: Auth::Publisher,
+        body: Some(schema::<NewKeyBody>),
+        ok: 201,
+    },
+    Route {
+        method: "get",
+        path: "/installations",
+        summary: "The tenant's plugins: enabled, version, defaults, grants, secret names",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/installations/{plugin}",
+        summary: "One installation",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "put",
+        path: "/installations/{plugin}",
+        summary: "Enable, disable, pin or upgrade a plugin; set its defaults, grants and secrets (left-out fields keep their value; an upgrade that breaks a rule is refused with 422 naming it)",
+        auth: Auth::Tenant,
+        body: Some(schema::<InstallationBody>),
+        ok: 200,
+    },
+    Route {
+        method: "delete",
+        path: "/installations/{plugin}",
+        summary: "Remove an installation and its secrets (409 while rules use the plugin)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 204,
     },
     Route {
         method: "get",
@@ -317,6 +385,11 @@ pub fn document() -> Value {
             }
             Auth::Tenant => {
                 op["description"] = "A tenant API key; other tenants' objects are 404.".into();
+                op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"});
+                op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
+            }
+            Auth::Publisher => {
+                op["description"] = "The operator token or a vendor key; a tenant key gets 403.".into();
                 op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"});
                 op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
             }

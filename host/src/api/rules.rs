@@ -47,15 +47,15 @@ pub fn rule_json(r: &RuleRow) -> Value {
 }
 
 /// Parse and validate a rule body: structure first, then every plugin checks its config.
-pub async fn checked(s: &AppState, body: &Value) -> Result<RuleSpec, ApiError> {
+pub async fn checked(s: &AppState, tenant: &Tenant, body: &Value) -> Result<RuleSpec, ApiError> {
     let spec = RuleSpec::parse(body)?;
-    s.engine.validate_rule(&spec).await?;
+    s.engine.validate_rule(tenant, &spec).await?;
     Ok(spec)
 }
 
 /// Save a rule from its JSON (used by templates too).
 pub async fn create_rule(s: &AppState, tenant: &Tenant, body: &Value) -> Result<RuleRow, ApiError> {
-    let spec = checked(s, body).await?;
+    let spec = checked(s, tenant, body).await?;
     let row = s.engine.store().create_rule(tenant.id, &spec).await?;
     s.engine.rules_changed(tenant.id, is_time(&spec)).await?;
     Ok(row)
@@ -107,7 +107,7 @@ async fn save(
     current: &RuleRow,
     body: &Value,
 ) -> Result<Json<Value>, ApiError> {
-    let spec = checked(s, body).await?;
+    let spec = checked(s, t, body).await?;
     let row = s
         .engine
         .store()

@@ -1,6 +1,7 @@
 //! The `ferrule` command line.
 
 mod plugin;
+mod sign;
 mod scaffold;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -35,6 +36,14 @@ enum Command {
         /// The operator token (prefer the environment variable).
         #[arg(long, env = "FERRULE_OPERATOR_TOKEN", hide_env_values = true)]
         operator_token: Option<String>,
+        /// Accept only plugin uploads signed with a registered vendor key.
+        #[arg(long, env = "FERRULE_REQUIRE_SIGNATURES")]
+        require_signatures: bool,
+        /// The file holding the key that seals installation secrets (default:
+        /// `<database file>.secret-key`, created when missing). FERRULE_SECRET_KEY (64 hex
+        /// characters) gives the key directly instead.
+        #[arg(long)]
+        secret_key_file: Option<PathBuf>,
     },
     /// Work with plugin components: inspect, run, scaffold.
     #[command(subcommand)]
@@ -78,6 +87,21 @@ enum PluginCommand {
         #[arg(long)]
         directory: Option<String>,
     },
+    /// Make an Ed25519 signing key: the secret key goes to FILE (mode 0600), the public key
+    /// (to register with `POST /api/v1/vendors/{id}/keys`) is printed.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the signature of a component (base64), for the `x-ferrule-signature` header.
+    Sign {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// The secret key file from `plugin keygen`.
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Create a plugin crate that builds and tests out of the box.
     New {
         /// Plugin name, lower-case kebab (e.g. `order-number`); also the folder created.
@@ -104,6 +128,8 @@ pub fn run(cli: Cli) -> ExitCode {
             tick,
             cache_dir,
             operator_token,
+            require_signatures,
+            secret_key_file,
         } => {
             let config = crate::server::ServeConfig {
                 listen,
@@ -111,6 +137,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 tick,
                 operator_token,
                 cache_dir: Some(cache_dir),
+                require_signatures,
+                secret_key: std::env::var("FERRULE_SECRET_KEY").ok(),
+                secret_key_file,
             };
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -139,6 +168,8 @@ pub fn run(cli: Cli) -> ExitCode {
             grant_http,
             directory,
         }),
+        Command::Plugin(PluginCommand::Keygen { out }) => sign::keygen(&out),
+        Command::Plugin(PluginCommand::Sign { file, key }) => sign::sign(&file, &key),
         Command::Plugin(PluginCommand::New {
             name,
             kind,

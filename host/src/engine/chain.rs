@@ -173,6 +173,7 @@ impl Engine {
     pub(super) async fn effects_of(
         &self,
         rule: &LoadedRule,
+        installations: &super::Installations,
         ctx: &Context,
         sandbox: &Sandbox,
         decided: Result<bool, String>,
@@ -182,7 +183,7 @@ impl Engine {
             Err(e) => fail(record, e),
             Ok(false) => record["outcome"] = "not_matched".into(),
             Ok(true) => {
-                let (effects, fuel) = self.run_actions(rule, ctx, sandbox).await;
+                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox).await;
                 record["fuel"] = (record["fuel"].as_u64().unwrap_or(0) + fuel).into();
                 match effects {
                     Err(e) => fail(record, e),
@@ -213,7 +214,10 @@ impl Engine {
         let ticket_id = chain.ticket.id;
         let sandbox = chain.sandbox();
         let mut ctx = chain.context(event);
-        let mut eval: Evaluated = self.evaluate_leaves(&pending, &ctx, &sandbox).await?;
+        let installations = chain.cache.installations.clone();
+        let mut eval: Evaluated = self
+            .evaluate_leaves(&pending, &installations, &ctx, &sandbox)
+            .await?;
         let mut index = 0;
         while index < pending.len() {
             let rule = pending[index];
@@ -235,6 +239,21 @@ impl Engine {
                 index += 1;
                 continue;
             }
+            if let Some(why) = rule.paused() {
+                let record = extend(
+                    record_head(rule, ticket_id, event),
+                    json!({"outcome": "paused", "error": why}),
+                );
+                self.metrics.runs("paused").inc();
+                chain.runs.push(NewRun {
+                    rule_id: rule.id,
+                    rule_revision: rule.revision,
+                    event: kind,
+                    record,
+                });
+                index += 1;
+                continue;
+            }
             let mut used = Vec::new();
             let decided = tree::decide(&rule.spec.conditions, &eval.results[index], &mut used);
             let mut record = extend(
@@ -245,7 +264,7 @@ impl Engine {
             eval.fuel = 0;
             let hint = eval.hints[index];
             if let Some(mut effects) = self
-                .effects_of(rule, &ctx, &sandbox, decided, &mut record)
+                .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
                 .await
             {
                 if effects::mentions_conversation(&effects) {
@@ -303,7 +322,9 @@ impl Engine {
                             pending = pending.split_off(index);
                             index = 0;
                             ctx = chain.context(event);
-                            eval = self.evaluate_leaves(&pending, &ctx, &sandbox).await?;
+                            eval = self
+                                .evaluate_leaves(&pending, &installations, &ctx, &sandbox)
+                                .await?;
                         }
                         continue;
                     }
@@ -522,8 +543,18 @@ impl Engine {
             return Ok(None);
         };
         let (ctx, sandbox) = (chain.context(&event), chain.sandbox());
+        let installations = chain.cache.installations.clone();
+        let rule = &rule.clone().resolve(&installations);
+        if let Some(why) = rule.paused() {
+            return Ok(Some(extend(
+                record_head(rule, ticket_id, &event),
+                json!({"dry_run": true, "outcome": "paused", "error": why}),
+            )));
+        }
         let started = Instant::now();
-        let eval = self.evaluate_leaves(&[rule], &ctx, &sandbox).await?;
+        let eval = self
+            .evaluate_leaves(&[rule], &installations, &ctx, &sandbox)
+            .await?;
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
         let mut record = extend(
@@ -538,7 +569,7 @@ impl Engine {
                 .into();
         }
         if self
-            .effects_of(rule, &ctx, &sandbox, decided, &mut record)
+            .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
             .await
             .is_some()
         {

@@ -2,8 +2,8 @@
 //! actions one call each.
 
 use super::tree::LeafResult;
-use super::{Engine, EngineError, LoadedRule};
-use crate::runtime::{Limits, Plugin, PreparedContext, Sandbox};
+use super::{Engine, EngineError, Installations, LoadedRule};
+use crate::runtime::{Plugin, PreparedContext, Sandbox, redact};
 use ferrule_types::{Context, Effect};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +24,16 @@ impl Engine {
     pub(super) async fn evaluate_leaves(
         &self,
         rules: &[&LoadedRule],
+        installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
     ) -> Result<Evaluated, EngineError> {
         let mut by_plugin: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
         for (r, rule) in rules.iter().enumerate() {
+            if rule.paused.is_some() {
+                // A paused rule is reported, not evaluated.
+                continue;
+            }
             for (l, (_, leaf)) in rule.leaves.iter().enumerate() {
                 by_plugin
                     .entry(leaf.plugin.as_str())
@@ -54,7 +59,11 @@ impl Engine {
                     .iter()
                     .map(|(r, l)| rules[*r].configs[*l].clone())
                     .collect();
-                ((*name).to_owned(), self.plugin(name).cloned(), configs)
+                let plugin = installations
+                    .get(name)
+                    .filter(|i| i.enabled)
+                    .map(|i| i.plugin().clone());
+                ((*name).to_owned(), plugin, configs)
             })
             .collect();
         let sandbox = sandbox.clone();
@@ -93,7 +102,7 @@ impl Engine {
             let Some(run) = run else {
                 for (r, l) in uses {
                     out.results[r][l] =
-                        LeafResult::Failed(format!("plugin `{name}` is not available"));
+                        LeafResult::Failed(format!("plugin `{name}` is not installed for this tenant"));
                 }
                 continue;
             };
@@ -128,6 +137,7 @@ impl Engine {
     pub(super) async fn run_actions(
         &self,
         rule: &LoadedRule,
+        installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
     ) -> (Result<Vec<Effect>, String>, u64) {
@@ -135,23 +145,19 @@ impl Engine {
         let mut effects = Vec::new();
         let mut fuel = 0;
         for (i, action) in rule.spec.actions.iter().enumerate() {
-            let Some(plugin) = self.plugin(&action.plugin).cloned() else {
+            let Some(installed) = installations.get(&action.plugin).filter(|i| i.enabled) else {
                 return (
                     Err(format!(
-                        "actions[{i}]: plugin `{}` is not available",
+                        "actions[{i}]: plugin `{}` is not installed for this tenant",
                         action.plugin
                     )),
                     fuel,
                 );
             };
-            let config = action.config.to_string();
-            let (prepared, sandbox) = (
-                prepared.clone(),
-                Sandbox {
-                    limits: Limits::ACTION,
-                    ..sandbox.clone()
-                },
-            );
+            let plugin = installed.plugin().clone();
+            let config = rule.action_configs[i].clone();
+            let secrets = installed.secrets.clone();
+            let (prepared, sandbox) = (prepared.clone(), installed.action_sandbox(sandbox));
             let started = Instant::now();
             #[cfg(feature = "native-plugins")]
             let native = self
@@ -184,16 +190,12 @@ impl Engine {
             match run.result {
                 Ok(Ok(mut e)) => effects.append(&mut e),
                 Ok(Err(e)) => {
-                    return (
-                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
-                        fuel,
-                    );
+                    let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
+                    return (Err(redact(&secrets, text)), fuel);
                 }
                 Err(e) => {
-                    return (
-                        Err(format!("actions[{i}] (plugin `{}`): {e}", action.plugin)),
-                        fuel,
-                    );
+                    let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
+                    return (Err(redact(&secrets, text)), fuel);
                 }
             }
         }

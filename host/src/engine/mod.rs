@@ -4,21 +4,25 @@ mod chain;
 mod context;
 mod effects;
 mod evaluate;
+pub mod installations;
 pub mod metrics;
 #[cfg(feature = "native-plugins")]
 mod native;
 pub mod scheduler;
 mod tree;
+mod upload;
 
+pub use installations::{InstallError, InstallationChange, Installations, Installed};
 pub use metrics::Metrics;
+pub use upload::{UploadError, Uploaded, Uploader};
 
+use crate::catalog::{Catalog, Publisher, Release};
 use crate::domain::rule::{Leaf, RuleSpec, Trigger};
-use crate::runtime::{Limits, Plugin, Runtime, Sandbox, StaticDirectory};
+use crate::runtime::{Plugin, Runtime, StaticDirectory};
 use crate::store::{RuleRow, Store, StoreError, Tenant};
-use ferrule_types::PluginKind;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Longest chain of events one change may cause.
 pub const MAX_CHAIN_DEPTH: usize = 10;
@@ -50,8 +54,13 @@ pub struct LoadedRule {
     /// Definition.
     pub spec: RuleSpec,
     leaves: Vec<(String, Leaf)>,
-    /// Each leaf's config as JSON text, serialised once.
+    /// Each leaf's config as JSON text, serialised once (with the installation's defaults once
+    /// resolved for a tenant).
     configs: Vec<String>,
+    /// Each action's config as JSON text, likewise.
+    action_configs: Vec<String>,
+    /// Why the rule does not run for its tenant now (a plugin it uses is disabled or missing).
+    paused: Option<String>,
 }
 
 impl LoadedRule {
@@ -68,13 +77,57 @@ impl LoadedRule {
         let mut leaves = Vec::new();
         spec.conditions.leaves("conditions", &mut leaves);
         let configs = leaves.iter().map(|(_, l)| l.config.to_string()).collect();
+        let action_configs = spec.actions.iter().map(|a| a.config.to_string()).collect();
         Some(LoadedRule {
             id: row.id,
             revision: row.revision,
             spec,
             leaves,
             configs,
+            action_configs,
+            paused: None,
         })
+    }
+
+    /// Bind the rule to the tenant's installations: configs get the installation defaults,
+    /// and a rule using a disabled or uninstalled plugin is paused.
+    pub fn resolve(mut self, installations: &Installations) -> LoadedRule {
+        let mut paused = None;
+        let uses = self
+            .leaves
+            .iter()
+            .map(|(_, l)| l)
+            .chain(self.spec.actions.iter());
+        for leaf in uses {
+            match installations.get(&leaf.plugin) {
+                None => {
+                    paused.get_or_insert_with(|| {
+                        format!(
+                            "plugin `{}` is not installed for this tenant; the rule is paused",
+                            leaf.plugin
+                        )
+                    });
+                }
+                Some(i) => {
+                    if let Some(why) = i.paused() {
+                        paused.get_or_insert(why);
+                    }
+                }
+            }
+        }
+        let config = |leaf: &Leaf| match installations.get(&leaf.plugin) {
+            Some(i) => i.config_text(&leaf.config),
+            None => leaf.config.to_string(),
+        };
+        self.configs = self.leaves.iter().map(|(_, l)| config(l)).collect();
+        self.action_configs = self.spec.actions.iter().map(config).collect();
+        self.paused = paused;
+        self
+    }
+
+    /// Why the rule does not run now, if it does not.
+    pub fn paused(&self) -> Option<&str> {
+        self.paused.as_deref()
     }
 
     /// Whether a time trigger runs the rule.
@@ -86,7 +139,11 @@ impl LoadedRule {
 /// The engine.
 pub struct Engine {
     store: Store,
-    plugins: HashMap<String, Arc<Plugin>>,
+    runtime: Arc<Runtime>,
+    /// Every plugin by name and version.
+    catalog: RwLock<Arc<Catalog>>,
+    /// Whether uploads must carry a valid vendor signature.
+    pub require_signatures: bool,
     /// Natively linked plugins used instead of the components (benchmark comparison only).
     #[cfg(feature = "native-plugins")]
     native: Option<Arc<HashMap<String, native::NativeFns>>>,
@@ -102,7 +159,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("plugins", &self.plugins.keys().collect::<Vec<_>>())
+            .field("catalog", &self.catalog().entries().count())
             .finish()
     }
 }
@@ -117,22 +174,34 @@ pub(crate) struct TenantData {
 
 /// What the engine keeps per tenant between events.
 pub(crate) struct TenantCache {
-    /// Enabled rules in position order.
+    /// Enabled rules in position order, resolved against the installations.
     rules: Vec<LoadedRule>,
     data: TenantData,
+    /// The plugins the tenant runs.
+    installations: Arc<Installations>,
 }
 
 impl Engine {
-    /// An engine with the built-in plugins loaded into `runtime`.
-    pub fn new(store: Store, runtime: &Runtime) -> Result<Engine, crate::runtime::LoadError> {
-        let mut plugins = HashMap::new();
+    /// An engine with the built-in plugins loaded into `runtime` (uploaded plugins follow with
+    /// [`Engine::load_uploaded`]).
+    pub fn new(store: Store, runtime: &Arc<Runtime>) -> Result<Engine, crate::runtime::LoadError> {
+        let mut catalog = Catalog::default();
         for (_, bytes) in crate::builtin::COMPONENTS {
             let plugin = runtime.load(bytes)?;
-            plugins.insert(plugin.description().name.clone(), Arc::new(plugin));
+            catalog.insert(
+                Publisher::Builtin,
+                Release {
+                    plugin: Arc::new(plugin),
+                    signed_by_key: None,
+                    uploaded_at: None,
+                },
+            );
         }
         Ok(Engine {
             store,
-            plugins,
+            runtime: runtime.clone(),
+            catalog: RwLock::new(Arc::new(catalog)),
+            require_signatures: false,
             #[cfg(feature = "native-plugins")]
             native: std::env::var_os("FERRULE_BENCH_NATIVE_PLUGINS").map(|_| {
                 tracing::warn!("plugins run natively, without the sandbox (benchmark mode)");
@@ -185,14 +254,17 @@ impl Engine {
             return Ok(c.clone());
         }
         let rows = self.store.rules(tenant.id).await?;
+        let installations = Arc::new(self.installations(tenant.id).await?);
         let rules = rows
             .iter()
             .filter(|r| r.enabled)
             .filter_map(LoadedRule::from_row)
+            .map(|r| r.resolve(&installations))
             .collect();
         let cache = Arc::new(TenantCache {
             rules,
             data: self.tenant_data(tenant).await?,
+            installations,
         });
         self.tenants
             .lock()
@@ -206,102 +278,26 @@ impl Engine {
         &self.store
     }
 
-    /// A plugin by name.
-    pub fn plugin(&self, name: &str) -> Option<&Arc<Plugin>> {
-        self.plugins.get(name)
+    /// The catalog as it is now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// Every plugin, by name.
-    pub fn plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
-        self.plugins.values()
+    /// The newest version of a plugin by name.
+    pub fn plugin(&self, name: &str) -> Option<Arc<Plugin>> {
+        self.catalog().get(name).map(|e| e.latest().plugin.clone())
     }
 
-    /// Check a rule before it is saved: each leaf names a condition plugin, each action an
-    /// action plugin, and each plugin accepts its config. Errors name the rule part and plugin.
-    pub async fn validate_rule(
+    /// A rule bound to the tenant's installations (for dry runs of rules not in the cache).
+    pub async fn resolve_rule(
         &self,
-        spec: &RuleSpec,
-    ) -> Result<(), crate::domain::rule::FieldError> {
-        use crate::domain::rule::FieldError;
-        let mut uses: Vec<(String, Leaf, PluginKind)> = Vec::new();
-        let mut leaves = Vec::new();
-        spec.conditions.leaves("conditions", &mut leaves);
-        uses.extend(
-            leaves
-                .into_iter()
-                .map(|(p, l)| (p, l, PluginKind::Condition)),
-        );
-        uses.extend(
-            spec.actions
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("actions[{i}]"), a.clone(), PluginKind::Action)),
-        );
-        for (path, leaf, kind) in uses {
-            let Some(plugin) = self.plugin(&leaf.plugin).cloned() else {
-                let mut names: Vec<&String> = self.plugins.keys().collect();
-                names.sort();
-                return Err(FieldError::new(
-                    format!("{path}.plugin"),
-                    format!(
-                        "unknown plugin `{}`; available: {}",
-                        leaf.plugin,
-                        names
-                            .iter()
-                            .map(|n| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            };
-            if plugin.kind() != kind {
-                let want = if kind == PluginKind::Condition {
-                    "a condition"
-                } else {
-                    "an action"
-                };
-                return Err(FieldError::new(
-                    format!("{path}.plugin"),
-                    format!("`{}` is not {want} plugin", leaf.plugin),
-                ));
-            }
-            let config = leaf.config.to_string();
-            let run = tokio::task::spawn_blocking(move || {
-                plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind)))
-            })
-            .await
-            .map_err(|e| FieldError::new(&path, format!("validation did not finish: {e}")))?;
-            match run.result {
-                Ok(Ok(())) => {}
-                Ok(Err(ferrule_types::PluginError::InvalidConfig {
-                    path: inner,
-                    message,
-                })) => {
-                    let field = if inner.is_empty() {
-                        format!("{path}.config")
-                    } else {
-                        format!("{path}.config.{inner}")
-                    };
-                    return Err(FieldError::new(
-                        field,
-                        format!("plugin `{}`: {message}", leaf.plugin),
-                    ));
-                }
-                Ok(Err(other)) => {
-                    return Err(FieldError::new(
-                        format!("{path}.config"),
-                        format!("plugin `{}`: {other}", leaf.plugin),
-                    ));
-                }
-                Err(e) => {
-                    return Err(FieldError::new(
-                        format!("{path}.config"),
-                        format!("plugin `{}` failed validating: {e}", leaf.plugin),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        tenant: &Tenant,
+        rule: LoadedRule,
+    ) -> Result<LoadedRule, EngineError> {
+        Ok(rule.resolve(&self.tenant_cache(tenant).await?.installations))
     }
 
     /// The tenant's statuses and directory, loaded once per dispatch.

@@ -24,6 +24,7 @@ pub mod action {
     });
 }
 
+pub use action::ferrule::plugin::secrets;
 pub use condition::ferrule::plugin::directory;
 pub use condition::ferrule::plugin::log;
 pub use condition::ferrule::plugin::types;

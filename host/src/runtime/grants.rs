@@ -12,7 +12,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 /// An entry `host` allows that host on the scheme's default port (80 for `http`, 443 for
 /// `https`); `host:port` allows exactly that port. Names compare ignoring ASCII case. There are
 /// no wildcards and no implicit "self": what is not listed is denied.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     /// Hosts outgoing HTTP may reach.

@@ -19,7 +19,7 @@ pub use error::RunError;
 pub use grants::{GrantError, Grants};
 pub use limits::Limits;
 pub use plugin::{Plugin, Run, RunStats, WarmCondition};
-pub use state::{LogLine, Sandbox};
+pub use state::{LogLine, Sandbox, Secrets, redact};
 
 use ferrule_types::PluginKind;
 use state::State;
@@ -49,7 +49,7 @@ pub enum LoadError {
     /// A component, but not of a ferrule world.
     #[error(
         "the component exports neither `ferrule:plugin/condition-plugin@0.1.x` nor \
-         `ferrule:plugin/action-plugin@0.1.x` (it exports: {0})"
+         `ferrule:plugin/action-plugin@0.1.x`, the worlds this host runs (it exports: {0})"
     )]
     NotAPlugin(String),
     /// It cannot be linked (an import of a known interface with the wrong shape).
@@ -168,6 +168,7 @@ impl Runtime {
         bindings::directory::add_to_linker::<State, Own>(&mut linker, |s| s)?;
         if kind == PluginKind::Action {
             wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+            bindings::secrets::add_to_linker::<State, Own>(&mut linker, |s| s)?;
         }
         denied::link_denied(&self.engine, &mut linker, kind, component)?;
         Ok(linker)

@@ -383,12 +383,7 @@ fn check_description(d: &Description, kind: PluginKind) -> Result<(), LoadError>
             d.name
         ));
     }
-    let version_ok = d.version.split('.').count() >= 3
-        && d.version
-            .split(['.', '-', '+'])
-            .take(3)
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if !version_ok {
+    if semver::Version::parse(&d.version).is_err() {
         return bad(format!(
             "version `{}` is not a semantic version like 1.2.3",
             d.version

@@ -6,6 +6,7 @@ use super::directory::Directory;
 use super::grants::{Grants, HttpHooks};
 use super::limits::Limits;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
@@ -32,13 +33,19 @@ pub struct Sandbox {
     pub grants: Arc<Grants>,
     /// The tenant's directory.
     pub directory: Arc<dyn Directory>,
+    /// The installation's secrets (actions only; never logged).
+    pub secrets: Arc<Secrets>,
 }
+
+/// Secrets by name.
+pub type Secrets = BTreeMap<String, String>;
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox")
             .field("limits", &self.limits)
             .field("grants", &self.grants)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -50,12 +57,19 @@ impl Sandbox {
             limits,
             grants: Arc::new(Grants::default()),
             directory: Arc::new(super::directory::StaticDirectory::new()),
+            secrets: Arc::new(Secrets::new()),
         }
     }
 
     /// With these grants.
     pub fn with_grants(mut self, grants: Grants) -> Self {
         self.grants = Arc::new(grants);
+        self
+    }
+
+    /// With these secrets.
+    pub fn with_secrets(mut self, secrets: Arc<Secrets>) -> Self {
+        self.secrets = secrets;
         self
     }
 
@@ -74,6 +88,7 @@ pub(crate) struct State {
     http_ctx: WasiHttpCtx,
     http_hooks: HttpHooks,
     directory: Arc<dyn Directory>,
+    secrets: Arc<Secrets>,
     pub(crate) limits: Limits,
     pub(crate) peak_memory: usize,
     pub(crate) memory_exceeded: bool,
@@ -108,6 +123,7 @@ impl State {
                 denied: denied.clone(),
             },
             directory: sandbox.directory.clone(),
+            secrets: sandbox.secrets.clone(),
             limits,
             peak_memory: 0,
             memory_exceeded: false,
@@ -120,6 +136,7 @@ impl State {
     }
 
     pub(crate) fn push_log(&mut self, level: &'static str, message: String) {
+        let message = redact(&self.secrets, message);
         if self.log_bytes >= self.limits.log_bytes {
             return;
         }
@@ -228,4 +245,22 @@ impl wd::Host for State {
     }
 }
 
+impl super::bindings::secrets::Host for State {
+    fn get(&mut self, name: String) -> Option<String> {
+        self.secrets.get(&name).cloned()
+    }
+}
+
 impl super::bindings::types::Host for State {}
+
+/// `text` with every secret value replaced by `[secret]`, so what a plugin logs or fails with
+/// never shows a secret.
+pub fn redact(secrets: &Secrets, text: String) -> String {
+    let mut text = text;
+    for value in secrets.values().filter(|v| !v.is_empty()) {
+        if text.contains(value.as_str()) {
+            text = text.replace(value.as_str(), "[secret]");
+        }
+    }
+    text
+}

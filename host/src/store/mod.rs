@@ -3,17 +3,23 @@
 
 mod directory;
 mod events;
+mod installations;
+mod plugins;
 mod rules;
 mod runs;
 mod schedule;
+mod sealing;
 mod tenants;
 mod tickets;
 
 pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
 pub use events::EventRow;
+pub use installations::{InstallationRow, SecretChanges};
+pub use plugins::{PluginRow, Saved, Vendor, VendorKey};
 pub use rules::RuleRow;
 pub use runs::{NewRun, RunRow};
 pub use schedule::DueTicket;
+pub use sealing::Sealer;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
 pub use tickets::{
     MessageRow, NewMessage, NewTicket, OutboxRow, Outgoing, TicketFilter, TicketRow,
@@ -36,6 +42,9 @@ pub enum StoreError {
     /// A stored JSON column could not be read.
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A sealed secret could not be opened (the server's secret key changed?).
+    #[error("the secret {0} cannot be opened with this server's secret key")]
+    Unseal(String),
 }
 
 /// The result of store calls.
@@ -54,14 +63,15 @@ pub type Tx = Transaction<'static, Sqlite>;
 pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
+    sealer: Sealer,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl Store {
     /// Open (creating when missing) the database at `url` (`sqlite://ferrule.db`,
-    /// `sqlite::memory:`) and apply migrations.
-    pub async fn connect(url: &str) -> Result<Store> {
+    /// `sqlite::memory:`) and apply migrations. Secrets are sealed with `sealer`.
+    pub async fn connect(url: &str, sealer: Sealer) -> Result<Store> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -84,7 +94,11 @@ impl Store {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(Store { writer, reader })
+        Ok(Store {
+            writer,
+            reader,
+            sealer,
+        })
     }
 
     /// Start a write transaction on the writer connection.

@@ -18,7 +18,8 @@ pub struct Config {
     pub model: String,
     /// System instructions: tone, policies, language, signature.
     pub instructions: String,
-    /// API key (sent as a bearer token), if the service needs one.
+    /// API key (sent as a bearer token), if the service needs one. Better kept as the
+    /// installation's secret `api_key`, which is used when this is not set.
     #[serde(default)]
     pub api_key: Option<String>,
     /// Upper bound on the reply's length in tokens.
@@ -92,7 +93,11 @@ impl Action for AiReply {
         if let Some(max) = config.max_tokens {
             request["max_tokens"] = json!(max);
         }
-        let auth = config.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let key = config
+            .api_key
+            .clone()
+            .or_else(|| ferrule_plugin_sdk::secrets::get("api_key"));
+        let auth = key.map(|k| format!("Bearer {k}"));
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("authorization", a.as_str())).collect();
         let url = format!(

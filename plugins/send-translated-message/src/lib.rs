@@ -17,7 +17,8 @@ pub struct Config {
     pub language: String,
     /// Base URL of the LibreTranslate-compatible service; its host must be granted.
     pub endpoint: String,
-    /// API key, if the service needs one.
+    /// API key, if the service needs one. Better kept as the installation's secret `api_key`,
+    /// which is used when this is not set.
     #[serde(default)]
     pub api_key: Option<String>,
     /// Language of `body` (default: detected by the service).
@@ -69,7 +70,11 @@ impl Action for SendTranslatedMessage {
             "target": config.language.trim(),
             "format": "text",
         });
-        if let Some(key) = &config.api_key {
+        let key = config
+            .api_key
+            .clone()
+            .or_else(|| ferrule_plugin_sdk::secrets::get("api_key"));
+        if let Some(key) = key {
             request["api_key"] = json!(key);
         }
         let url = format!("{}/translate", config.endpoint.trim_end_matches('/'));
