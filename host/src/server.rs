@@ -36,8 +36,7 @@ pub struct ServeConfig {
 /// The key that seals secrets: given, read from its file, or created in that file (mode 0600).
 fn sealer(config: &ServeConfig) -> anyhow::Result<Sealer> {
     if let Some(hex) = &config.secret_key {
-        return Sealer::from_hex(hex)
-            .map_err(|e| anyhow::anyhow!("FERRULE_SECRET_KEY: {e}"));
+        return Sealer::from_hex(hex).map_err(|e| anyhow::anyhow!("FERRULE_SECRET_KEY: {e}"));
     }
     let path = match &config.secret_key_file {
         Some(p) => p.clone(),
@@ -57,8 +56,9 @@ fn sealer(config: &ServeConfig) -> anyhow::Result<Sealer> {
             .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display()));
     }
     let hex = Sealer::generate_hex();
-    write_private(&path, &hex)
-        .map_err(|e| anyhow::anyhow!("cannot create the secret key file {}: {e}", path.display()))?;
+    write_private(&path, &hex).map_err(|e| {
+        anyhow::anyhow!("cannot create the secret key file {}: {e}", path.display())
+    })?;
     tracing::info!(file = %path.display(), "created the key that seals installation secrets; back it up with the database");
     Sealer::from_hex(&hex).map_err(|e| anyhow::anyhow!(e))
 }

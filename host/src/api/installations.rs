@@ -48,10 +48,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/installations", get(list))
-        .route(
-            "/installations/{plugin}",
-            get(show).put(put).delete(remove),
-        )
+        .route("/installations/{plugin}", get(show).put(put).delete(remove))
 }
 
 fn installation_json(name: &str, i: &Installed, secrets: &[String], latest: &str) -> Value {
@@ -72,7 +69,11 @@ fn installation_json(name: &str, i: &Installed, secrets: &[String], latest: &str
     })
 }
 
-async fn view(s: &AppState, t: &crate::store::Tenant, only: Option<&str>) -> Result<Vec<Value>, ApiError> {
+async fn view(
+    s: &AppState,
+    t: &crate::store::Tenant,
+    only: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
     let installations = s.engine.tenant_installations(t).await?;
     let secrets = s.engine.secret_names(t).await?;
     let catalog = s.engine.catalog();

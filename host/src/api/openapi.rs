@@ -4,10 +4,10 @@
 use super::AppState;
 use super::directory::{NewAgentBody, NewInboxBody};
 use super::installations::InstallationBody;
-use super::vendors::{NewKeyBody, NewVendorBody};
 use super::rules::DryRunBody;
 use super::tenants::NewTenantBody;
 use super::tickets::{NewEventBody, NewMessageBody, NewTicketBody, PatchTicketBody};
+use super::vendors::{NewKeyBody, NewVendorBody};
 use axum::routing::get;
 use axum::{Json, Router};
 use schemars::{JsonSchema, schema_for};
@@ -389,7 +389,8 @@ pub fn document() -> Value {
                 op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
             }
             Auth::Publisher => {
-                op["description"] = "The operator token or a vendor key; a tenant key gets 403.".into();
+                op["description"] =
+                    "The operator token or a vendor key; a tenant key gets 403.".into();
                 op["responses"]["401"] = json!({"$ref": "#/components/responses/Error"});
                 op["responses"]["403"] = json!({"$ref": "#/components/responses/Error"});
             }

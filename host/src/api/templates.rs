@@ -489,13 +489,15 @@ async fn instantiate(
     let bodies = (template.build)(&params);
     // Validate every rule before saving any, so a bad parameter saves nothing.
     for (i, body) in bodies.iter().enumerate() {
-        super::rules::checked(&s, &t, body).await.map_err(|e| match e {
-            ApiError::Invalid { message, field } => ApiError::Invalid {
-                message: format!("rule {i} of the template: {message}"),
-                field,
-            },
-            other => other,
-        })?;
+        super::rules::checked(&s, &t, body)
+            .await
+            .map_err(|e| match e {
+                ApiError::Invalid { message, field } => ApiError::Invalid {
+                    message: format!("rule {i} of the template: {message}"),
+                    field,
+                },
+                other => other,
+            })?;
     }
     let mut created = Vec::new();
     for body in &bodies {

@@ -62,8 +62,7 @@ async fn vendor_of(caller: &Caller, s: &AppState, path: &str) -> Result<i64, Api
         Caller::Vendor(v) => v.id == wanted,
         Caller::Tenant(_) => {
             return Err(ApiError::Forbidden(
-                "signing keys belong to vendors: use the operator token or the vendor's key"
-                    .into(),
+                "signing keys belong to vendors: use the operator token or the vendor's key".into(),
             ));
         }
     };
@@ -90,7 +89,9 @@ async fn keys(
 ) -> Result<Json<Value>, ApiError> {
     let vendor = vendor_of(&caller, &s, &vendor).await?;
     let keys = s.engine.store().vendor_keys(Some(vendor)).await?;
-    Ok(Json(json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"keys": keys.iter().map(key_json).collect::<Vec<_>>()}),
+    ))
 }
 
 async fn add_key(

@@ -28,7 +28,10 @@ pub fn parse_signature(text: &str) -> Result<Signature, String> {
         .decode(text.trim())
         .map_err(|e| format!("not base64: {e}"))?;
     let bytes: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
-        format!("an Ed25519 signature is 64 bytes; this is {} bytes", b.len())
+        format!(
+            "an Ed25519 signature is 64 bytes; this is {} bytes",
+            b.len()
+        )
     })?;
     Ok(Signature::from_bytes(&bytes))
 }
@@ -86,14 +89,22 @@ mod tests {
         let sig = parse_signature(&sign(&key, b"component")).unwrap();
         assert!(verifies(public.as_bytes(), b"component", &sig));
         assert!(!verifies(public.as_bytes(), b"componenT", &sig));
-        assert!(!verifies(other.verifying_key().as_bytes(), b"component", &sig));
+        assert!(!verifies(
+            other.verifying_key().as_bytes(),
+            b"component",
+            &sig
+        ));
         let round = parse_public_key(&encode_public_key(&public)).unwrap();
         assert_eq!(round, public);
     }
 
     #[test]
     fn malformed_keys_and_signatures_are_explained() {
-        assert!(parse_public_key("not base64!").unwrap_err().contains("base64"));
+        assert!(
+            parse_public_key("not base64!")
+                .unwrap_err()
+                .contains("base64")
+        );
         assert!(parse_public_key("AAAA").unwrap_err().contains("32 bytes"));
         assert!(parse_signature("AAAA").unwrap_err().contains("64 bytes"));
         assert!(parse_secret_key("AAAA").is_err());

@@ -1,8 +1,8 @@
 //! The `ferrule` command line.
 
 mod plugin;
-mod sign;
 mod scaffold;
+mod sign;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

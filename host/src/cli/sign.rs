@@ -14,7 +14,12 @@ pub fn keygen(out: &Path) -> Result<ExitCode, String> {
         .create_new(true)
         .mode(0o600)
         .open(out)
-        .map_err(|e| format!("{}: {e} (an existing key is never overwritten)", out.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: {e} (an existing key is never overwritten)",
+                out.display()
+            )
+        })?;
     file.write_all(format!("{secret}\n").as_bytes())
         .map_err(|e| format!("{}: {e}", out.display()))?;
     let public = signature::encode_public_key(&key.verifying_key());

@@ -101,8 +101,9 @@ impl Engine {
             let uses = by_plugin.remove(name.as_str()).unwrap_or_default();
             let Some(run) = run else {
                 for (r, l) in uses {
-                    out.results[r][l] =
-                        LeafResult::Failed(format!("plugin `{name}` is not installed for this tenant"));
+                    out.results[r][l] = LeafResult::Failed(format!(
+                        "plugin `{name}` is not installed for this tenant"
+                    ));
                 }
                 continue;
             };

@@ -194,14 +194,7 @@ impl Engine {
             let Some(installed) = installations.get(&leaf.plugin) else {
                 return Err(self.unknown_plugin(&installations, &path, &leaf.plugin));
             };
-            check_leaf(
-                installed.plugin(),
-                &installed.defaults,
-                &path,
-                &leaf,
-                kind,
-            )
-            .await?;
+            check_leaf(installed.plugin(), &installed.defaults, &path, &leaf, kind).await?;
         }
         Ok(())
     }
@@ -360,7 +353,11 @@ impl Engine {
     }
 
     /// Remove an installation; refused while rules use the plugin.
-    pub async fn remove_installation(&self, tenant: &Tenant, name: &str) -> Result<bool, InstallError> {
+    pub async fn remove_installation(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<bool, InstallError> {
         let rows = self
             .store
             .rules(tenant.id)
@@ -399,7 +396,10 @@ impl Engine {
     }
 
     /// Names of the secrets of each installation (values are never returned).
-    pub async fn secret_names(&self, tenant: &Tenant) -> Result<BTreeMap<String, Vec<String>>, EngineError> {
+    pub async fn secret_names(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<BTreeMap<String, Vec<String>>, EngineError> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (plugin, name) in self.store.secret_names(tenant.id).await? {
             out.entry(plugin).or_default().push(name);

@@ -263,9 +263,9 @@ impl Engine {
 fn explain(e: LoadError) -> String {
     match e {
         LoadError::TooLarge(_) | LoadError::Invalid(_) | LoadError::NotAPlugin(_) => e.to_string(),
-        LoadError::Link(m) => format!(
-            "the component's imports do not match what this host offers its world: {m}"
-        ),
+        LoadError::Link(m) => {
+            format!("the component's imports do not match what this host offers its world: {m}")
+        }
         LoadError::Describe(_) | LoadError::BadDescription(_) => e.to_string(),
     }
 }

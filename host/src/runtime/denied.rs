@@ -33,7 +33,11 @@ const ALWAYS: &[&str] = &[
 ];
 
 /// Interfaces linked for actions only.
-const ACTIONS: &[&str] = &["wasi:http/types", "wasi:http/outgoing-handler"];
+const ACTIONS: &[&str] = &[
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
+    "ferrule:plugin/secrets",
+];
 
 /// The error a denied import raises.
 #[derive(Debug)]

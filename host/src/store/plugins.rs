@@ -102,7 +102,11 @@ impl Store {
     }
 
     /// Register a public key; None when the key is registered already (by anyone).
-    pub async fn add_vendor_key(&self, vendor: i64, public_key: &[u8]) -> Result<Option<VendorKey>> {
+    pub async fn add_vendor_key(
+        &self,
+        vendor: i64,
+        public_key: &[u8],
+    ) -> Result<Option<VendorKey>> {
         let now = now_ms();
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO vendor_keys (vendor_id, public_key, created_at) VALUES (?, ?, ?) \
@@ -149,11 +153,13 @@ impl Store {
                 Saved::Conflict
             });
         }
-        sqlx::query("INSERT INTO plugin_blobs (sha256, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(&row.sha256)
-            .bind(bytes)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO plugin_blobs (sha256, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&row.sha256)
+        .bind(bytes)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         )))

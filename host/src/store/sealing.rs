@@ -97,7 +97,11 @@ mod tests {
         assert!(!sealed.windows(6).any(|w| w == b"sk-123"), "no clear text");
         assert_eq!(a.open(&sealed, "1/ai-reply/api_key").unwrap(), b"sk-123");
         assert!(a.open(&sealed, "2/ai-reply/api_key").is_err());
-        assert!(Sealer::new([8; 32]).open(&sealed, "1/ai-reply/api_key").is_err());
+        assert!(
+            Sealer::new([8; 32])
+                .open(&sealed, "1/ai-reply/api_key")
+                .is_err()
+        );
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(a.open(&tampered, "1/ai-reply/api_key").is_err());
