@@ -14,6 +14,8 @@ enum Who {
     Public,
     Operator,
     Tenant,
+    /// The operator or a vendor.
+    Publisher,
     Anyone,
 }
 
@@ -22,6 +24,14 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/tenants", Who::Operator),
     ("GET", "/plugins", Who::Anyone),
     ("GET", "/plugins/{name}", Who::Anyone),
+    ("POST", "/plugins", Who::Publisher),
+    ("POST", "/vendors", Who::Operator),
+    ("GET", "/vendors/{id}/keys", Who::Publisher),
+    ("POST", "/vendors/{id}/keys", Who::Publisher),
+    ("GET", "/installations", Who::Tenant),
+    ("GET", "/installations/{plugin}", Who::Tenant),
+    ("PUT", "/installations/{plugin}", Who::Tenant),
+    ("DELETE", "/installations/{plugin}", Who::Tenant),
     ("GET", "/agents", Who::Tenant),
     ("POST", "/agents", Who::Tenant),
     ("GET", "/inboxes", Who::Tenant),
@@ -57,6 +67,7 @@ fn concrete(path: &str) -> String {
     path.replace("/rule-templates/{id}", "/rule-templates/status-flow")
         .replace("{id}", "1")
         .replace("{name}", "set-status")
+        .replace("{plugin}", "set-status")
 }
 
 /// A body for methods that take one (access is checked before the body is read).
@@ -232,7 +243,7 @@ fn every_protected_endpoint_refuses_missing_unknown_and_malformed_tokens_with_40
     }
     assert_eq!(
         checked,
-        28 * headers.len(),
+        36 * headers.len(),
         "every protected route was tried"
     );
 }
@@ -291,6 +302,33 @@ fn the_operator_token_is_refused_on_every_tenant_endpoint() {
         1,
         "nothing changed"
     );
+}
+
+#[test]
+fn a_vendor_key_is_refused_on_tenant_and_operator_endpoints_and_a_tenant_key_on_publisher_ones() {
+    let s = TestServer::start();
+    let key = s.tenant("Shop");
+    let (_, vendor) = s.vendor("Vendor");
+    let mut checked = 0;
+    for (method, path, who) in ROUTES {
+        let path = concrete(path);
+        let token = match who {
+            Who::Tenant | Who::Operator => &vendor,
+            Who::Publisher => &key,
+            _ => continue,
+        };
+        let r = s.call(method, &path, Some(token), body_for(method));
+        assert_error(
+            &r,
+            403,
+            "forbidden",
+            &format!("{method} {path} with the wrong kind of key"),
+        );
+        checked += 1;
+    }
+    assert!(checked > 30);
+    // A vendor may read the catalog.
+    assert_eq!(s.call("GET", "/plugins", Some(&vendor), None).status, 200);
 }
 
 #[test]

@@ -201,8 +201,9 @@ fn events_cut_off_by_a_crash_are_processed_at_start() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let url = format!("sqlite://{}", db.display());
-            let key = std::fs::read_to_string(format!("{}.secret-key", db.display())).unwrap();
-            let sealer = ferrule_host::store::Sealer::from_hex(&key).unwrap();
+            let secret_key =
+                std::fs::read_to_string(format!("{}.secret-key", db.display())).unwrap();
+            let sealer = ferrule_host::store::Sealer::from_hex(&secret_key).unwrap();
             let store = ferrule_host::store::Store::connect(&url, sealer)
                 .await
                 .unwrap();

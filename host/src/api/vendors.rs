@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Body, Caller, OperatorCaller, id};
+use super::extract::{Body, OperatorCaller, PublisherCaller, id};
 use crate::catalog::signature;
 use crate::store::VendorKey;
 use axum::extract::{Path, State};
@@ -55,16 +55,11 @@ async fn create(
 }
 
 /// The vendor the path names, if the caller may act for it (others get a 404).
-async fn vendor_of(caller: &Caller, s: &AppState, path: &str) -> Result<i64, ApiError> {
+async fn vendor_of(caller: &PublisherCaller, s: &AppState, path: &str) -> Result<i64, ApiError> {
     let wanted = id(path, "vendor")?;
     let allowed = match caller {
-        Caller::Operator => s.engine.store().vendor(wanted).await?.is_some(),
-        Caller::Vendor(v) => v.id == wanted,
-        Caller::Tenant(_) => {
-            return Err(ApiError::Forbidden(
-                "signing keys belong to vendors: use the operator token or the vendor's key".into(),
-            ));
-        }
+        PublisherCaller::Operator => s.engine.store().vendor(wanted).await?.is_some(),
+        PublisherCaller::Vendor(v) => v.id == wanted,
     };
     if allowed {
         Ok(wanted)
@@ -83,7 +78,7 @@ fn key_json(k: &VendorKey) -> Value {
 }
 
 async fn keys(
-    caller: Caller,
+    caller: PublisherCaller,
     State(s): State<AppState>,
     Path(vendor): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -95,7 +90,7 @@ async fn keys(
 }
 
 async fn add_key(
-    caller: Caller,
+    caller: PublisherCaller,
     State(s): State<AppState>,
     Path(vendor): Path<String>,
     Body(body): Body<NewKeyBody>,
