@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Whether plugin uploads must carry a vendor signature.
     pub require_signatures: bool,
+    /// Plugin work one tenant may run at once (None: every core but one).
+    pub tenant_concurrency: Option<usize>,
     /// The key that seals installation secrets: 64 hex characters. When None it is read from
     /// `secret_key_file`, which is created with a new key when missing.
     pub secret_key: Option<String>,
@@ -96,6 +98,9 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
     let runtime = Runtime::new(cache).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut engine = tokio::task::spawn_blocking(move || Engine::new(store, &runtime)).await??;
     engine.require_signatures = config.require_signatures;
+    if let Some(n) = config.tenant_concurrency {
+        engine.tenant_concurrency = n.max(1);
+    }
     let uploaded = engine.load_uploaded().await?;
     if uploaded > 0 {
         tracing::info!(uploaded, "loaded uploaded plugins");

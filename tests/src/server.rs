@@ -97,6 +97,7 @@ impl TestServer {
             require_signatures: options.require_signatures,
             secret_key: None,
             secret_key_file: None,
+            tenant_concurrency: None,
         };
         let addr = runtime.block_on(async {
             let (app, _) = build(&config).await.expect("the server starts");

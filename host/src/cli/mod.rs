@@ -44,6 +44,10 @@ enum Command {
         /// characters) gives the key directly instead.
         #[arg(long)]
         secret_key_file: Option<PathBuf>,
+        /// Sandboxed plugin calls one tenant may run at once (default: every core but one),
+        /// so one tenant's slow or hostile plugins cannot starve the others.
+        #[arg(long, env = "FERRULE_TENANT_CONCURRENCY")]
+        tenant_concurrency: Option<usize>,
     },
     /// Work with plugin components: inspect, run, scaffold.
     #[command(subcommand)]
@@ -130,6 +134,7 @@ pub fn run(cli: Cli) -> ExitCode {
             operator_token,
             require_signatures,
             secret_key_file,
+            tenant_concurrency,
         } => {
             let config = crate::server::ServeConfig {
                 listen,
@@ -140,6 +145,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 require_signatures,
                 secret_key: std::env::var("FERRULE_SECRET_KEY").ok(),
                 secret_key_file,
+                tenant_concurrency,
             };
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -70,7 +70,9 @@ impl Engine {
         let metrics = self.metrics.clone();
         #[cfg(feature = "native-plugins")]
         let (native, plain) = (self.native.clone(), ctx.clone());
+        let slot = self.slot(installations.tenant).await;
         let runs = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             calls
                 .into_iter()
                 .map(|(name, plugin, configs)| {
@@ -168,7 +170,9 @@ impl Engine {
                 .copied();
             #[cfg(feature = "native-plugins")]
             let plain = ctx.clone();
+            let slot = self.slot(installations.tenant).await;
             let run = match tokio::task::spawn_blocking(move || {
+                let _slot = slot;
                 #[cfg(feature = "native-plugins")]
                 if let Some(f) = native {
                     let result = Ok((f.execute)(&config, &plain));

@@ -82,6 +82,8 @@ pub fn merged(defaults: &Map<String, Value>, config: &Value) -> Value {
 /// Every plugin a tenant has, by name.
 #[derive(Debug, Default)]
 pub struct Installations {
+    /// The tenant.
+    pub tenant: i64,
     by_name: HashMap<String, Arc<Installed>>,
 }
 
@@ -177,7 +179,7 @@ impl Engine {
                 }),
             );
         }
-        Ok(Installations { by_name })
+        Ok(Installations { tenant, by_name })
     }
 
     /// Check a rule before it is saved: each leaf names a condition plugin and each action an

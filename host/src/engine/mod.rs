@@ -24,6 +24,15 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+/// One tenant's share of plugin work: every core but one (at least one), so another tenant
+/// always finds a core free.
+pub fn default_tenant_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// Longest chain of events one change may cause.
 pub const MAX_CHAIN_DEPTH: usize = 10;
 
@@ -144,6 +153,10 @@ pub struct Engine {
     catalog: RwLock<Arc<Catalog>>,
     /// Whether uploads must carry a valid vendor signature.
     pub require_signatures: bool,
+    /// Plugin work (sandboxed calls) one tenant may run at once; the rest of its work waits,
+    /// so a tenant with slow or hostile plugins cannot take every core or pool slot.
+    pub tenant_concurrency: usize,
+    slots: Mutex<HashMap<i64, Arc<tokio::sync::Semaphore>>>,
     /// Natively linked plugins used instead of the components (benchmark comparison only).
     #[cfg(feature = "native-plugins")]
     native: Option<Arc<HashMap<String, native::NativeFns>>>,
@@ -202,6 +215,8 @@ impl Engine {
             runtime: runtime.clone(),
             catalog: RwLock::new(Arc::new(catalog)),
             require_signatures: false,
+            tenant_concurrency: default_tenant_concurrency(),
+            slots: Mutex::new(HashMap::new()),
             #[cfg(feature = "native-plugins")]
             native: std::env::var_os("FERRULE_BENCH_NATIVE_PLUGINS").map(|_| {
                 tracing::warn!("plugins run natively, without the sandbox (benchmark mode)");
@@ -211,6 +226,23 @@ impl Engine {
             tenants: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Wait for one of the tenant's plugin-work slots.
+    pub(crate) async fn slot(&self, tenant: i64) -> tokio::sync::OwnedSemaphorePermit {
+        let semaphore = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(self.tenant_concurrency.max(1)))
+            })
+            .clone();
+        semaphore
+            .acquire_owned()
+            .await
+            .expect("tenant semaphores are never closed")
     }
 
     /// Forget what is cached for a tenant; call after any change to its rules, agents,
