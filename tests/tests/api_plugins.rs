@@ -343,7 +343,9 @@ fn uploads_that_are_wrong_get_a_clear_4xx() {
     let mut changed = CRM_LOOKUP_V1.to_vec();
     // A custom section at the end: still a valid component, other bytes.
     changed.extend([0, 5, 4, b'n', b'o', b't', b'e']);
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (what, token, body, status, field)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("no token", None, CRM_LOOKUP_V1.to_vec(), 401, ""),
         (
             "a tenant key",

@@ -33,7 +33,11 @@ fn a_python_condition_built_from_source_is_uploaded_installed_and_runs_in_a_rule
 
     let key = server.tenant("Sklep");
     let c = server.as_tenant(&key);
-    let put = c.send("PUT", "/installations/keyword-score", &json!({"enabled": true}));
+    let put = c.send(
+        "PUT",
+        "/installations/keyword-score",
+        &json!({"enabled": true}),
+    );
     assert_eq!(put.status, 200, "{}", put.text);
 
     // The plugin's own validate() names the bad value.
@@ -45,7 +49,10 @@ fn a_python_condition_built_from_source_is_uploaded_installed_and_runs_in_a_rule
                "actions": [{"plugin": "add-tags", "config": {"tags": ["x"]}}]}),
     );
     assert_eq!(bad.status, 422, "{}", bad.text);
-    assert_eq!(bad.body["error"]["field"], "conditions.config.keywords.zwrot");
+    assert_eq!(
+        bad.body["error"]["field"],
+        "conditions.config.keywords.zwrot"
+    );
 
     c.post_ok(
         "/rules",

@@ -278,7 +278,7 @@ impl Engine {
         grants
             .validate()
             .map_err(|e| invalid(&format!("grants.http[{}]", e.index), e.message))?;
-        for (secret, _) in &change.secrets {
+        for secret in change.secrets.keys() {
             let ok = !secret.is_empty()
                 && secret.len() <= 64
                 && secret
