@@ -555,3 +555,96 @@ fn an_uploaded_plugin_name_cannot_be_used_by_a_tenant_that_did_not_install_it_ev
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(r.text.contains("not installed for this tenant"));
 }
+
+#[test]
+fn every_hostile_plugin_uploaded_by_a_vendor_fails_only_its_own_run_with_a_typed_error() {
+    use ferrule_tests::components::HOSTILE_ACTION;
+    let target = fake_services::start();
+    let server = TestServer::start();
+    let (_, vendor_key, secret) = vendor_with_key(&server, "Evil Inc.");
+    upload_signed(&server, &vendor_key, &secret, HOSTILE_CONDITION);
+    upload_signed(&server, &vendor_key, &secret, HOSTILE_ACTION);
+    let url = format!("{}/hello", target.url());
+    // (condition config or None, action config or None, what the run's error says)
+    let attacks: Vec<(Option<Value>, Option<Value>, &str)> = vec![
+        (Some(json!({"attack": "loop"})), None, "out of fuel"),
+        (Some(json!({"attack": "memory"})), None, "memory limit"),
+        (Some(json!({"attack": "recursion"})), None, "stack overflow"),
+        (Some(json!({"attack": "stack-hog"})), None, "out of bounds"),
+        (Some(json!({"attack": "panic"})), None, "panicked"),
+        (Some(json!({"attack": "file"})), None, "wasi:filesystem"),
+        (Some(json!({"attack": "clock"})), None, "wasi:clocks"),
+        (
+            Some(json!({"attack": "huge-output"})),
+            None,
+            "invalid output",
+        ),
+        (
+            None,
+            Some(json!({"attack": "http", "url": url})),
+            "capability denied",
+        ),
+        (
+            None,
+            Some(json!({"attack": "http-swallow", "url": url})),
+            "capability denied",
+        ),
+        (
+            None,
+            Some(json!({"attack": "many-effects"})),
+            "10000 effects",
+        ),
+        (
+            None,
+            Some(json!({"attack": "long-string"})),
+            "invalid output",
+        ),
+    ];
+    for (i, (condition, action, expected)) in attacks.into_iter().enumerate() {
+        let key = server.tenant(&format!("Victim {i}"));
+        let c = server.as_tenant(&key);
+        for plugin in ["hostile-condition", "hostile-action"] {
+            let r = c.send(
+                "PUT",
+                &format!("/installations/{plugin}"),
+                &json!({"enabled": true}),
+            );
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        let conditions = match &condition {
+            Some(config) => json!({"plugin": "hostile-condition", "config": config}),
+            None => json!({"all": []}),
+        };
+        let actions = match &action {
+            Some(config) => json!([{"plugin": "hostile-action", "config": config}]),
+            None => json!([{"plugin": "add-tags", "config": {"tags": ["hostile"]}}]),
+        };
+        c.post_ok(
+            "/rules",
+            json!({"name": "Hostile", "trigger": {"events": ["ticket_created"]},
+                   "conditions": conditions, "actions": actions}),
+            201,
+        );
+        c.post_ok(
+            "/rules",
+            json!({"name": "Good", "trigger": {"events": ["ticket_created"]},
+                   "conditions": {"plugin": "source", "config": {"is": ["email"]}},
+                   "actions": [{"plugin": "add-tags", "config": {"tags": ["ok"]}}]}),
+            201,
+        );
+        let t = new_ticket(&c, "jan@example.pl");
+        assert_eq!(tags(&t), vec!["ok"], "attack {i} ({expected}): {t}");
+        let records = runs(&c, &t);
+        let hostile = records
+            .iter()
+            .find(|r| r["rule_name"] == "Hostile")
+            .unwrap();
+        assert_eq!(hostile["outcome"], "failed", "attack {i}: {hostile}");
+        let error = hostile["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(expected),
+            "attack {i}: expected `{expected}` in {error}"
+        );
+    }
+    assert!(target.requests().is_empty(), "no request left the host");
+}
