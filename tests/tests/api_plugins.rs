@@ -648,3 +648,58 @@ fn every_hostile_plugin_uploaded_by_a_vendor_fails_only_its_own_run_with_a_typed
     }
     assert!(target.requests().is_empty(), "no request left the host");
 }
+
+#[test]
+fn a_new_upload_moves_tenants_that_follow_the_newest_version_only_if_their_rules_still_validate() {
+    let crm = fake_services::start();
+    let server = TestServer::start();
+    let (_, vendor_key, secret) = vendor_with_key(&server, "CRM Co");
+    upload_signed(&server, &vendor_key, &secret, CRM_LOOKUP_V1);
+    let install = |c: &Client, version: Value| {
+        let r = c.send(
+            "PUT",
+            "/installations/crm-lookup",
+            &json!({"version": version, "grants": {"http": [crm.authority()]}, "secrets": {"api_key": "crm-secret"}}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    };
+    let (k1, k2, k3) = (
+        server.tenant("Follows, short tag"),
+        server.tenant("Follows, long tag"),
+        server.tenant("Installed without a version"),
+    );
+    let (short, long, quiet) = (
+        server.as_tenant(&k1),
+        server.as_tenant(&k2),
+        server.as_tenant(&k3),
+    );
+    assert_eq!(install(&short, Value::Null)["version"], Value::Null);
+    install(&long, Value::Null);
+    let r = quiet.send(
+        "PUT",
+        "/installations/crm-lookup",
+        &json!({"enabled": true}),
+    );
+    assert_eq!(
+        r.body["version"], "1.0.0",
+        "a new installation is pinned: {}",
+        r.text
+    );
+    crm_rule(&short, "CRM", &crm.url(), "crm");
+    crm_rule(&long, "CRM", &crm.url(), "customer-relationship");
+
+    upload_signed(&server, &vendor_key, &secret, CRM_LOOKUP_V2);
+    let now = |c: &Client| c.get("/installations/crm-lookup").body;
+    assert_eq!(now(&short)["active_version"], "2.0.0");
+    assert_eq!(now(&short)["version"], Value::Null);
+    let kept = now(&long);
+    assert_eq!(
+        kept["active_version"], "1.0.0",
+        "its rule would break: {kept}"
+    );
+    assert_eq!(kept["version"], "1.0.0", "pinned where it was");
+    assert_eq!(now(&quiet)["active_version"], "1.0.0");
+    let t = new_ticket(&long, "x@vip.example");
+    assert_eq!(tags(&t), vec!["customer-relationship", "segment-vip"]);
+}

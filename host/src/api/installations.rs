@@ -16,15 +16,16 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 /// `PUT /installations/{plugin}` body. Fields left out keep their current value (for a new
-/// installation: enabled, the newest version, no defaults, no grants, no secrets).
+/// installation: enabled, pinned to the newest version, no defaults, no grants, no secrets).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallationBody {
     /// Whether the tenant's rules may use the plugin; false pauses the rules that do.
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// Pin this version; `null` follows the newest. Changing it revalidates every rule that
-    /// uses the plugin and is refused (422) if one would break.
+    /// Pin this version; `null` follows the newest (a newer upload is taken only when every
+    /// rule still validates). Changing it revalidates every rule that uses the plugin and is
+    /// refused (422) if one would break.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<String>")]
     pub version: Option<Option<String>>,

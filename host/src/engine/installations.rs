@@ -245,9 +245,15 @@ impl Engine {
             .map_err(EngineError::from)?
             .into_iter()
             .find(|r| r.plugin == name);
-        let version = match change.version {
-            Some(v) => v,
-            None => current.as_ref().and_then(|r| r.version.clone()),
+        let version = match (change.version, &current) {
+            (Some(v), _) => v,
+            (None, Some(row)) => row.version.clone(),
+            // A new installation of a vendor plugin is pinned to today's newest version, so a
+            // later upload changes nothing until the admin upgrades (which revalidates).
+            (None, None) if entry.publisher != Publisher::Builtin => {
+                Some(entry.latest().plugin.description().version.clone())
+            }
+            (None, None) => None,
         };
         let release = match &version {
             Some(v) => entry.version(v).cloned().ok_or_else(|| {
@@ -309,6 +315,48 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         self.rules_changed(tenant.id, true).await?;
+        Ok(())
+    }
+
+    /// A new version of `name` was uploaded: tenants that follow the newest version move to it
+    /// only when all their rules still validate; the others are pinned to `previous` (what they
+    /// ran until now) and a warning is logged.
+    pub(crate) async fn follow_upload(
+        &self,
+        name: &str,
+        release: &Release,
+        previous: &str,
+    ) -> Result<(), EngineError> {
+        for tenant_id in self.store.tenants_with_installation(name).await? {
+            let Some(row) = self
+                .store
+                .installations(tenant_id)
+                .await?
+                .into_iter()
+                .find(|r| r.plugin == name && r.version.is_none())
+            else {
+                continue;
+            };
+            let Some(tenant) = self.store.tenant(tenant_id).await? else {
+                continue;
+            };
+            let defaults: Map<String, Value> =
+                serde_json::from_str(&row.config).unwrap_or_default();
+            if let Err(e) = self
+                .check_rules_still_valid(&tenant, name, release, &defaults)
+                .await
+            {
+                tracing::warn!(tenant = tenant_id, plugin = name, pinned = previous, error = %e,
+                    "the new version would break this tenant's rules; the installation stays at the version it ran");
+                let pinned = InstallationRow {
+                    version: Some(previous.to_owned()),
+                    ..row
+                };
+                self.store
+                    .put_installation(tenant_id, &pinned, &SecretChanges::new())
+                    .await?;
+            }
+        }
         Ok(())
     }
 

@@ -156,6 +156,19 @@ impl Engine {
             signed_by_key,
             uploaded_at: Some(row.uploaded_at),
         };
+        let previous = self
+            .catalog()
+            .get(&d.name)
+            .map(|e| e.latest().plugin.description().version.clone());
+        if let Some(previous) = &previous {
+            // Before the catalog shows the new version, tenants following the newest whose
+            // rules it would break are pinned to what they run now.
+            let newer =
+                semver::Version::parse(&d.version).ok() > semver::Version::parse(previous).ok();
+            if newer {
+                self.follow_upload(&d.name, &release, previous).await?;
+            }
+        }
         self.add_to_catalog(publisher, release.clone());
         Ok(Uploaded {
             release,
