@@ -37,6 +37,21 @@ fn upload_signed(
     r.body
 }
 
+/// A server with `crm-lookup` 1.0.0 uploaded (signed) and installed by a tenant with the grant
+/// for `crm` and the secret the CRM wants; returns the tenant's key.
+fn crm_installed(server: &TestServer, crm: &fake_services::FakeServices) -> String {
+    let (_, vendor_key, secret) = vendor_with_key(server, "CRM Co");
+    upload_signed(server, &vendor_key, &secret, CRM_LOOKUP_V1);
+    let key = server.tenant("Sklep");
+    let r = server.as_tenant(&key).send(
+        "PUT",
+        "/installations/crm-lookup",
+        &json!({"grants": {"http": [crm.authority()]}, "secrets": {"api_key": "crm-secret"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    key
+}
+
 fn crm_rule(c: &Client, name: &str, endpoint: &str, tag: &str) -> Value {
     c.send(
         "POST",
@@ -209,15 +224,8 @@ fn without_the_grant_or_the_secret_the_run_fails_and_says_why() {
 fn disabling_a_plugin_pauses_the_rules_that_use_it_and_their_runs_say_why() {
     let crm = fake_services::start();
     let server = TestServer::start();
-    let (_, vendor_key, secret) = vendor_with_key(&server, "CRM Co");
-    upload_signed(&server, &vendor_key, &secret, CRM_LOOKUP_V1);
-    let key = server.tenant("Sklep");
+    let key = crm_installed(&server, &crm);
     let a = server.as_tenant(&key);
-    a.send(
-        "PUT",
-        "/installations/crm-lookup",
-        &json!({"grants": {"http": [crm.authority()]}, "secrets": {"api_key": "crm-secret"}}),
-    );
     crm_rule(&a, "CRM", &crm.url(), "crm");
     assert_eq!(tags(&new_ticket(&a, "x@vip.example")).len(), 2);
 
@@ -517,18 +525,8 @@ fn a_plugin_built_against_wit_0_1_0_keeps_running_on_this_host() {
 fn uploads_installations_and_secrets_survive_a_restart() {
     let crm = fake_services::start();
     let server = TestServer::start();
-    let (_, vendor_key, secret) = vendor_with_key(&server, "CRM Co");
-    upload_signed(&server, &vendor_key, &secret, CRM_LOOKUP_V1);
-    let key = server.tenant("Sklep");
-    {
-        let a = server.as_tenant(&key);
-        a.send(
-            "PUT",
-            "/installations/crm-lookup",
-            &json!({"grants": {"http": [crm.authority()]}, "secrets": {"api_key": "crm-secret"}}),
-        );
-        crm_rule(&a, "CRM", &crm.url(), "crm");
-    }
+    let key = crm_installed(&server, &crm);
+    crm_rule(&server.as_tenant(&key), "CRM", &crm.url(), "crm");
     let server = server.restart();
     let a = server.as_tenant(&key);
     let t = new_ticket(&a, "x@vip.example");

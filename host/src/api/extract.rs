@@ -194,3 +194,15 @@ impl FromRequestParts<AppState> for PublisherCaller {
 pub fn id(text: &str, what: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| ApiError::not_found(what))
 }
+
+/// A display name (of a tenant, a vendor, …): trimmed, 1 to 200 characters.
+pub fn display_name<'a>(field: &str, text: &'a str) -> Result<&'a str, ApiError> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            field,
+            "give a name of 1 to 200 characters",
+        ));
+    }
+    Ok(name)
+}

@@ -31,13 +31,7 @@ async fn create(
     State(state): State<AppState>,
     Body(body): Body<NewTenantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "give a name of 1 to 200 characters",
-        ));
-    }
+    let name = super::extract::display_name("name", &body.name)?;
     let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
     if timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(ApiError::invalid(

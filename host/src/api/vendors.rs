@@ -40,13 +40,7 @@ async fn create(
     State(s): State<AppState>,
     Body(body): Body<NewVendorBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "give a name of 1 to 200 characters",
-        ));
-    }
+    let name = super::extract::display_name("name", &body.name)?;
     let (vendor, key) = s.engine.store().create_vendor(name).await?;
     Ok((
         StatusCode::CREATED,

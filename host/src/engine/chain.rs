@@ -223,33 +223,22 @@ impl Engine {
             let rule = pending[index];
             let time_rule = rule.is_time_rule();
             let started = Instant::now();
-            if chain.fired.contains(&rule.id) {
-                let record = extend(
-                    record_head(rule, ticket_id, event),
-                    json!({"outcome": "skipped",
-                    "reason": "the rule already fired for this ticket in this chain of events (loop protection)"}),
-                );
-                self.metrics.runs("skipped").inc();
+            let not_run = if chain.fired.contains(&rule.id) {
+                Some(json!({"outcome": "skipped",
+                    "reason": "the rule already fired for this ticket in this chain of events (loop protection)"}))
+            } else {
+                rule.paused()
+                    .map(|why| json!({"outcome": "paused", "error": why}))
+            };
+            if let Some(outcome) = not_run {
+                self.metrics
+                    .runs(outcome["outcome"].as_str().unwrap_or_default())
+                    .inc();
                 chain.runs.push(NewRun {
                     rule_id: rule.id,
                     rule_revision: rule.revision,
                     event: kind,
-                    record,
-                });
-                index += 1;
-                continue;
-            }
-            if let Some(why) = rule.paused() {
-                let record = extend(
-                    record_head(rule, ticket_id, event),
-                    json!({"outcome": "paused", "error": why}),
-                );
-                self.metrics.runs("paused").inc();
-                chain.runs.push(NewRun {
-                    rule_id: rule.id,
-                    rule_revision: rule.revision,
-                    event: kind,
-                    record,
+                    record: extend(record_head(rule, ticket_id, event), outcome),
                 });
                 index += 1;
                 continue;
