@@ -8,32 +8,28 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 /// The upload header that carries the signature.
 pub const HEADER: &str = "x-ferrule-signature";
 
-/// A public key as sent to the API (base64 of 32 bytes), parsed.
-pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
+/// Base64 text of exactly `N` bytes; errors say what `what` should have been.
+fn decode<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
     let bytes = STANDARD
         .decode(text.trim())
-        .map_err(|e| format!("not base64: {e}"))?;
-    let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-        format!(
-            "an Ed25519 public key is 32 bytes; this is {} bytes",
-            b.len()
-        )
-    })?;
+        .map_err(|e| format!("{what}: not base64: {e}"))?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{what} is {N} bytes; this is {} bytes", b.len()))
+}
+
+/// A public key as sent to the API (base64 of 32 bytes), parsed.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
+    let bytes = decode::<32>(text, "an Ed25519 public key")?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid Ed25519 public key".to_owned())
 }
 
 /// A signature as sent in the header (base64 of 64 bytes), parsed.
 pub fn parse_signature(text: &str) -> Result<Signature, String> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("not base64: {e}"))?;
-    let bytes: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
-        format!(
-            "an Ed25519 signature is 64 bytes; this is {} bytes",
-            b.len()
-        )
-    })?;
-    Ok(Signature::from_bytes(&bytes))
+    Ok(Signature::from_bytes(&decode::<64>(
+        text,
+        "an Ed25519 signature",
+    )?))
 }
 
 /// Whether `signature` over `bytes` was made with the key of `public_key` (32 raw bytes).
@@ -63,13 +59,10 @@ pub fn generate_secret_key() -> String {
 
 /// A signing key from its text form.
 pub fn parse_secret_key(text: &str) -> Result<SigningKey, String> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("the secret key file is not base64: {e}"))?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "the secret key file must hold 32 bytes, base64-encoded".to_owned())?;
-    Ok(SigningKey::from_bytes(&seed))
+    Ok(SigningKey::from_bytes(&decode::<32>(
+        text,
+        "the secret key file (an Ed25519 seed)",
+    )?))
 }
 
 /// The header value signing `bytes` with `key`.

@@ -323,15 +323,6 @@ impl Engine {
         self.catalog().get(name).map(|e| e.latest().plugin.clone())
     }
 
-    /// A rule bound to the tenant's installations (for dry runs of rules not in the cache).
-    pub async fn resolve_rule(
-        &self,
-        tenant: &Tenant,
-        rule: LoadedRule,
-    ) -> Result<LoadedRule, EngineError> {
-        Ok(rule.resolve(&self.tenant_cache(tenant).await?.installations))
-    }
-
     /// The tenant's statuses and directory, loaded once per dispatch.
     async fn tenant_data(&self, tenant: &Tenant) -> Result<TenantData, EngineError> {
         let statuses = self.store.statuses(tenant.id).await?;

@@ -177,17 +177,6 @@ impl Store {
         Ok(Saved::Created)
     }
 
-    /// Who owns a plugin name: Some(vendor) for the first uploader (Some(None) = the operator),
-    /// None when the name was never uploaded.
-    pub async fn plugin_owner(&self, name: &str) -> Result<Option<Option<i64>>> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT vendor_id FROM plugins WHERE name = ? ORDER BY uploaded_at, rowid LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
     /// Every stored plugin version.
     pub async fn plugin_rows(&self) -> Result<Vec<PluginRow>> {
         Ok(sqlx::query_as::<_, PluginRow>(sqlx::AssertSqlSafe(format!(
