@@ -5,9 +5,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Params, TenantCaller, id};
 use super::time;
-use crate::store::{
-    MessageRow, NewMessage, NewTicket, Store, Tenant, TicketFilter, TicketRow, Tx, now_ms,
-};
+use crate::engine::Change;
+use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -187,23 +186,6 @@ fn runs_summary(records: &[Value]) -> Value {
         .collect()
 }
 
-/// Store the events a change raised, in the change's transaction, so that they are processed
-/// even if the server stops before the rules ran.
-async fn stored(
-    store: &Store,
-    tx: &mut Tx,
-    tenant: i64,
-    ticket: i64,
-    events: Vec<Event>,
-) -> Result<Vec<(i64, Event)>, ApiError> {
-    let depths: Vec<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
-    let ids = store.add_events(tx, tenant, ticket, &depths, None).await?;
-    Ok(ids
-        .into_iter()
-        .zip(depths.into_iter().map(|(e, _)| e))
-        .collect())
-}
-
 async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, ApiError> {
     let ticket = s
         .engine
@@ -211,13 +193,35 @@ async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, Ap
         .ticket(tenant.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
-    let statuses = s.engine.store().statuses(tenant.id).await?;
-    let category = statuses
+    let cache = s.engine.tenant_cache(tenant).await?;
+    Ok(ticket_json(&ticket, cache.data.category(&ticket.status)))
+}
+
+/// Run engine work on its own task: a client that disconnects does not cut the work off
+/// halfway (what it started is finished and written, as if the answer had been read).
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, crate::engine::EngineError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("engine task: {e}")))?
+        .map_err(ApiError::from)
+}
+
+fn unknown_status(cache: &crate::engine::TenantCache, status: &str) -> ApiError {
+    let names: Vec<&str> = cache
+        .data
+        .statuses
         .iter()
-        .find(|x| x.name == ticket.status)
-        .map_or("open", |x| x.category.as_str())
-        .to_owned();
-    Ok(ticket_json(&ticket, &category))
+        .map(|x| x.name.as_str())
+        .collect();
+    ApiError::invalid(
+        "status",
+        format!(
+            "unknown status `{status}`; the tenant's statuses are {}",
+            names.join(", ")
+        ),
+    )
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -247,7 +251,6 @@ async fn create(
     State(s): State<AppState>,
     Body(b): Body<NewTicketBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let store = s.engine.store();
     let subject = text("subject", &b.subject, 1000)?;
     let source = text("source", &b.source, 100)?.to_lowercase();
     if !source
@@ -268,13 +271,20 @@ async fn create(
             format!("`{email}` is not an e-mail address"),
         ));
     }
-    let inbox =
-        match b.inbox {
-            Some(id) => Some(store.inbox(t.id, id).await?.ok_or_else(|| {
-                ApiError::invalid("inbox", format!("the tenant has no inbox {id}"))
-            })?),
-            None => None,
-        };
+    let cache = s.engine.tenant_cache(&t).await?;
+    let inbox = match b.inbox {
+        Some(id) => Some(
+            cache
+                .data
+                .inboxes
+                .iter()
+                .find(|i| i.id == id)
+                .ok_or_else(|| {
+                    ApiError::invalid("inbox", format!("the tenant has no inbox {id}"))
+                })?,
+        ),
+        None => None,
+    };
     let created_at = match &b.created_at {
         Some(c) => time::parse("created_at", c)?,
         None => now_ms(),
@@ -290,21 +300,13 @@ async fn create(
         }
         None => None,
     };
-    let statuses = store.statuses(t.id).await?;
     let status = b.status.unwrap_or_else(|| "new".into());
-    let Some(found) = statuses.iter().find(|x| x.name == status) else {
-        let names: Vec<&str> = statuses.iter().map(|x| x.name.as_str()).collect();
-        return Err(ApiError::invalid(
-            "status",
-            format!(
-                "unknown status `{status}`; the tenant's statuses are {}",
-                names.join(", ")
-            ),
-        ));
+    let Some(found) = cache.data.statuses.iter().find(|x| x.name == status) else {
+        return Err(unknown_status(&cache, &status));
     };
     let closed_at = matches!(found.category.as_str(), "solved" | "closed").then_some(created_at);
     if let Some(agent) = b.assignee
-        && store.agent(t.id, agent).await?.is_none()
+        && !cache.data.agent_ids.contains(&agent)
     {
         return Err(ApiError::invalid(
             "assignee",
@@ -334,34 +336,20 @@ async fn create(
         language: b.language,
         created_at,
     };
-    let mut tx = store.begin().await?;
-    let ticket_id = store.create_ticket(&mut tx, t.id, &new).await?;
-    let mut events = vec![Event::TicketCreated];
-    if let Some((body, sent_at)) = message {
-        let m = NewMessage {
-            author: "customer".into(),
-            direction: "inbound".into(),
-            subject: None,
-            body,
-            language: None,
-            rule_id: None,
-            sent_at,
-        };
-        store.add_message(&mut tx, t.id, ticket_id, &m).await?;
-        let mut row = store
-            .ticket_in(&mut tx, t.id, ticket_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal("ticket vanished".into()))?;
-        row.last_customer_message_at = Some(sent_at);
-        store.save_ticket(&mut tx, t.id, &row).await?;
-        events.push(Event::FirstCustomerMessage);
-        events.push(Event::CustomerMessage);
-    }
-    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
-    tx.commit().await?;
-    let records = s.engine.dispatch(&t, ticket_id, events).await?;
-    let mut view = ticket_view(&s, &t, ticket_id).await?;
-    view["runs"] = runs_summary(&records);
+    let message = message.map(|(body, sent_at)| NewMessage {
+        author: "customer".into(),
+        direction: "inbound".into(),
+        subject: None,
+        body,
+        language: None,
+        rule_id: None,
+        sent_at,
+    });
+    let engine = s.engine.clone();
+    let tenant = t.clone();
+    let created = detached(async move { engine.create_ticket(&tenant, &new, message).await }).await?;
+    let mut view = ticket_json(&created.ticket, cache.data.category(&created.ticket.status));
+    view["runs"] = runs_summary(&created.records);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -390,18 +378,10 @@ async fn list(
         before_id: q.before,
     };
     let rows = s.engine.store().tickets(t.id, &filter).await?;
-    let statuses = s.engine.store().statuses(t.id).await?;
+    let cache = s.engine.tenant_cache(&t).await?;
     let items: Vec<Value> = rows
         .iter()
-        .map(|r| {
-            ticket_json(
-                r,
-                statuses
-                    .iter()
-                    .find(|x| x.name == r.status)
-                    .map_or("open", |x| x.category.as_str()),
-            )
-        })
+        .map(|r| ticket_json(r, cache.data.category(&r.status)))
         .collect();
     let next = if rows.len() as i64 == limit {
         rows.last().map(|r| r.id)
@@ -417,80 +397,88 @@ async fn patch(
     Path(ticket): Path<String>,
     Body(b): Body<PatchTicketBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = s.engine.store();
     let ticket_id = id(&ticket, "ticket")?;
-    let statuses = store.statuses(t.id).await?;
-    let mut tx = store.begin().await?;
-    let mut row = store
-        .ticket_in(&mut tx, t.id, ticket_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
-    let now = now_ms();
-    let mut events = Vec::new();
-    if let Some(status) = &b.status {
-        let Some(found) = statuses.iter().find(|x| x.name == *status) else {
-            let names: Vec<&str> = statuses.iter().map(|x| x.name.as_str()).collect();
-            return Err(ApiError::invalid(
-                "status",
-                format!(
-                    "unknown status `{status}`; the tenant's statuses are {}",
-                    names.join(", ")
-                ),
-            ));
-        };
-        if row.status != *status {
+    let cache = s.engine.tenant_cache(&t).await?;
+    let status = match &b.status {
+        Some(status) => match cache.data.statuses.iter().find(|x| x.name == *status) {
+            Some(found) => Some((
+                status.clone(),
+                matches!(found.category.as_str(), "solved" | "closed"),
+            )),
+            None => return Err(unknown_status(&cache, status)),
+        },
+        None => None,
+    };
+    if let Some(Some(agent)) = b.assignee
+        && !cache.data.agent_ids.contains(&agent)
+    {
+        return Err(ApiError::invalid(
+            "assignee",
+            format!("the tenant has no agent {agent}"),
+        ));
+    }
+    let tags = match &b.tags {
+        Some(tags) => Some(clean_tags("tags", tags)?),
+        None => None,
+    };
+    let subject = match &b.subject {
+        Some(subject) => Some(text("subject", subject, 1000)?),
+        None => None,
+    };
+    let change = move |row: &mut TicketRow| {
+        let now = now_ms();
+        let mut events = Vec::new();
+        if let Some((status, closing)) = &status
+            && row.status != *status
+        {
             events.push(Event::StatusChanged {
                 from: row.status.clone(),
                 to: status.clone(),
             });
             row.status = status.clone();
             row.status_changed_at = now;
-            row.closed_at = matches!(found.category.as_str(), "solved" | "closed").then_some(now);
+            row.closed_at = closing.then_some(now);
         }
-    }
-    if let Some(assignee) = b.assignee {
-        if let Some(agent) = assignee
-            && store.agent(t.id, agent).await?.is_none()
+        if let Some(assignee) = b.assignee
+            && row.assignee_id != assignee
         {
-            return Err(ApiError::invalid(
-                "assignee",
-                format!("the tenant has no agent {agent}"),
-            ));
-        }
-        if row.assignee_id != assignee {
             row.assignee_id = assignee;
             row.assigned_at = assignee.map(|_| now);
         }
-    }
-    if let Some(tags) = &b.tags {
-        let new = clean_tags("tags", tags)?;
-        let old: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
-        events.extend(
-            new.iter()
-                .filter(|t| !old.contains(t))
-                .map(|t| Event::TagAdded { tag: t.clone() }),
-        );
-        row.tags = serde_json::to_string(&new).map_err(|e| ApiError::Internal(e.to_string()))?;
-    }
-    if let Some(c) = b.category {
-        row.category = Some(c);
-    }
-    if let Some(p) = b.priority {
-        row.priority = Some(p);
-    }
-    if let Some(k) = b.ticket_type {
-        row.ticket_type = Some(k);
-    }
-    if let Some(subject) = &b.subject {
-        row.subject = text("subject", subject, 1000)?;
-    }
-    row.updated_at = now;
-    store.save_ticket(&mut tx, t.id, &row).await?;
-    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
-    tx.commit().await?;
-    let records = s.engine.dispatch(&t, ticket_id, events).await?;
-    let mut view = ticket_view(&s, &t, ticket_id).await?;
-    view["runs"] = runs_summary(&records);
+        if let Some(new) = &tags {
+            let old: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
+            events.extend(
+                new.iter()
+                    .filter(|t| !old.contains(t))
+                    .map(|t| Event::TagAdded { tag: t.clone() }),
+            );
+            row.tags = serde_json::to_string(new).unwrap_or_else(|_| "[]".into());
+        }
+        if let Some(c) = &b.category {
+            row.category = Some(c.clone());
+        }
+        if let Some(p) = &b.priority {
+            row.priority = Some(p.clone());
+        }
+        if let Some(k) = &b.ticket_type {
+            row.ticket_type = Some(k.clone());
+        }
+        if let Some(subject) = &subject {
+            row.subject = subject.clone();
+        }
+        row.updated_at = now;
+        Change {
+            events,
+            message: None,
+        }
+    };
+    let engine = s.engine.clone();
+    let tenant = t.clone();
+    let changed = detached(async move { engine.change_ticket(&tenant, ticket_id, change).await })
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let mut view = ticket_json(&changed.ticket, cache.data.category(&changed.ticket.status));
+    view["runs"] = runs_summary(&changed.records);
     Ok(Json(view))
 }
 
@@ -500,7 +488,6 @@ async fn add_message(
     Path(ticket): Path<String>,
     Body(b): Body<NewMessageBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let store = s.engine.store();
     let ticket_id = id(&ticket, "ticket")?;
     let author = match b.author.as_str() {
         "customer" | "agent" => b.author.clone(),
@@ -516,11 +503,6 @@ async fn add_message(
         Some(at) => time::parse("sent_at", at)?,
         None => now_ms(),
     };
-    let mut tx = store.begin().await?;
-    let mut row = store
-        .ticket_in(&mut tx, t.id, ticket_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
     let direction = if author == "customer" {
         "inbound"
     } else {
@@ -535,34 +517,52 @@ async fn add_message(
         rule_id: None,
         sent_at,
     };
-    let message = store.add_message(&mut tx, t.id, ticket_id, &m).await?;
-    let events = if author == "customer" {
-        let first = row.last_customer_message_at.is_none();
-        row.last_customer_message_at = Some(
-            row.last_customer_message_at
-                .map_or(sent_at, |l| l.max(sent_at)),
-        );
-        row.answered = false;
-        if first {
-            vec![Event::FirstCustomerMessage, Event::CustomerMessage]
+    let message = m.clone();
+    let change = move |row: &mut TicketRow| {
+        let events = if author == "customer" {
+            let first = row.last_customer_message_at.is_none();
+            row.last_customer_message_at = Some(
+                row.last_customer_message_at
+                    .map_or(sent_at, |l| l.max(sent_at)),
+            );
+            row.answered = false;
+            if first {
+                vec![Event::FirstCustomerMessage, Event::CustomerMessage]
+            } else {
+                vec![Event::CustomerMessage]
+            }
         } else {
-            vec![Event::CustomerMessage]
+            row.last_agent_message_at = Some(
+                row.last_agent_message_at
+                    .map_or(sent_at, |l| l.max(sent_at)),
+            );
+            row.answered = true;
+            vec![Event::AgentMessage]
+        };
+        row.updated_at = now_ms();
+        Change {
+            events,
+            message: Some(m.clone()),
         }
-    } else {
-        row.last_agent_message_at = Some(
-            row.last_agent_message_at
-                .map_or(sent_at, |l| l.max(sent_at)),
-        );
-        row.answered = true;
-        vec![Event::AgentMessage]
     };
-    row.updated_at = now_ms();
-    store.save_ticket(&mut tx, t.id, &row).await?;
-    let events = stored(store, &mut tx, t.id, ticket_id, events).await?;
-    tx.commit().await?;
-    let records = s.engine.dispatch(&t, ticket_id, events).await?;
-    let mut out = message_json(&message);
-    out["runs"] = runs_summary(&records);
+    let engine = s.engine.clone();
+    let tenant = t.clone();
+    let changed = detached(async move { engine.change_ticket(&tenant, ticket_id, change).await })
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let row = MessageRow {
+        id: changed.message_id.unwrap_or_default(),
+        ticket_id,
+        author: message.author,
+        direction: message.direction,
+        subject: message.subject,
+        body: message.body,
+        language: message.language,
+        rule_id: None,
+        sent_at: message.sent_at,
+    };
+    let mut out = message_json(&row);
+    out["runs"] = runs_summary(&changed.records);
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -597,14 +597,10 @@ async fn add_event(
             ));
         }
     };
-    let store = s.engine.store();
-    let mut tx = store.begin().await?;
-    if store.ticket_in(&mut tx, t.id, ticket_id).await?.is_none() {
-        return Err(ApiError::not_found("ticket"));
-    }
-    let events = stored(store, &mut tx, t.id, ticket_id, vec![event]).await?;
-    tx.commit().await?;
-    let records = s.engine.dispatch(&t, ticket_id, events).await?;
+    let engine = s.engine.clone();
+    let records = detached(async move { engine.report_event(&t, ticket_id, event).await })
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
     Ok(Json(json!({"runs": runs_summary(&records)})))
 }
 

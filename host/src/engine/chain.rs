@@ -1,7 +1,9 @@
 //! One chain of work on one ticket: events (and, for the scheduler, time rules) run rules in
 //! position order against the ticket in memory; effects are visible to the next rule; the
-//! whole chain — ticket, replies, outbox, run records, events — is written in one transaction
-//! that fails when someone else wrote the ticket meanwhile, and the chain is then run again.
+//! whole chain — ticket, messages, outbox, run records, events — is written in one savepoint of
+//! a group commit, which fails when someone else wrote the ticket meanwhile, and the chain is
+//! then run again. A new ticket (an intake) is a chain too: nothing of it is written before its
+//! rules ran, and then all of it at once.
 
 use super::effects;
 use super::evaluate::Evaluated;
@@ -9,7 +11,10 @@ use super::tree::{self, LeafResult};
 use super::{Engine, EngineError, LoadedRule, MAX_CHAIN_DEPTH, TenantCache, context};
 use crate::domain::rule::Trigger;
 use crate::runtime::{Limits, Sandbox};
-use crate::store::{MessageRow, NewMessage, NewRun, Outgoing, Tenant, TicketRow, now_ms};
+use crate::store::{
+    ChainWrite, EventText, MessageRow, NewMessage, NewRun, Outgoing, Tenant, TicketRow, TicketWrite,
+    WriteError, Written, now_ms,
+};
 use ferrule_types::{Context, Effect, Event};
 use serde_json::{Value, json};
 use std::collections::{HashSet, VecDeque};
@@ -17,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// How often a chain is run again when its ticket was written by someone else meanwhile.
-const ATTEMPTS: usize = 5;
+pub(super) const ATTEMPTS: usize = 5;
 
 /// A ticket with the chain's effects applied in memory, and what the chain will write.
 pub(super) struct Chain {
@@ -29,10 +34,14 @@ pub(super) struct Chain {
     pub now: i64,
     /// Whether the ticket row changed.
     pub changed: bool,
-    pub replies: Vec<NewMessage>,
+    /// Whether the ticket is new (an intake): it is inserted, not saved.
+    pub created: bool,
+    /// Messages the chain writes: an intake's inbound message first, then the rules' replies.
+    pub messages: Vec<NewMessage>,
     pub outbox: Vec<(i64, Outgoing)>,
     pub runs: Vec<NewRun>,
-    /// Events raised by effects, with their depth (stored as processed).
+    /// Events to store as processed by this chain, with their depth: an intake's own events
+    /// and those raised by effects.
     pub raised: Vec<(Event, usize)>,
     /// Rules that fired in this chain (loop protection).
     pub fired: HashSet<i64>,
@@ -41,6 +50,30 @@ pub(super) struct Chain {
 }
 
 impl Chain {
+    /// A chain on `ticket` (as read, or built in memory for an intake) at the current moment.
+    pub fn new(
+        tenant: Tenant,
+        cache: Arc<TenantCache>,
+        ticket: TicketRow,
+        latest: Option<MessageRow>,
+    ) -> Chain {
+        Chain {
+            tenant,
+            cache,
+            ticket,
+            latest,
+            now: now_ms(),
+            changed: false,
+            created: false,
+            messages: Vec::new(),
+            outbox: Vec::new(),
+            runs: Vec::new(),
+            raised: Vec::new(),
+            fired: HashSet::new(),
+            time_fired: Vec::new(),
+        }
+    }
+
     fn context(&self, event: &Event) -> Context {
         let data = &self.cache.data;
         Context {
@@ -127,31 +160,21 @@ impl Engine {
         };
         tx.commit().await?;
         Ok(Some((
-            Chain {
-                tenant: tenant.clone(),
-                cache,
-                ticket,
-                latest,
-                now: now_ms(),
-                changed: false,
-                replies: Vec::new(),
-                outbox: Vec::new(),
-                runs: Vec::new(),
-                raised: Vec::new(),
-                fired: HashSet::new(),
-                time_fired: Vec::new(),
-            },
+            Chain::new(tenant.clone(), cache, ticket, latest),
             fires,
         )))
     }
 
-    /// The ticket's conversation so far (stored messages and this chain's replies), summarised.
+    /// The ticket's conversation so far (stored messages and this chain's), summarised.
     async fn conversation(&self, chain: &Chain) -> Result<String, EngineError> {
-        let mut messages = self
-            .store
-            .messages(chain.tenant.id, chain.ticket.id)
-            .await?;
-        messages.extend(chain.replies.iter().map(|r| MessageRow {
+        let mut messages = if chain.created {
+            Vec::new()
+        } else {
+            self.store
+                .messages(chain.tenant.id, chain.ticket.id)
+                .await?
+        };
+        messages.extend(chain.messages.iter().map(|r| MessageRow {
             id: 0,
             ticket_id: chain.ticket.id,
             author: r.author.clone(),
@@ -293,7 +316,7 @@ impl Engine {
                                 rule_id: reply.rule_id,
                                 sent_at: reply.sent_at,
                             });
-                            chain.replies.push(reply);
+                            chain.messages.push(reply);
                         }
                         chain
                             .outbox
@@ -345,7 +368,7 @@ impl Engine {
     }
 
     /// Run the event rules of each queued event, and of the events their effects raise.
-    async fn run_events(
+    pub(super) async fn run_events(
         &self,
         chain: &mut Chain,
         mut queue: VecDeque<(Event, usize)>,
@@ -388,58 +411,65 @@ impl Engine {
         Ok(())
     }
 
-    /// Write a chain in one transaction. `processed`: stored events the chain handled. `due`:
-    /// when the scheduler should look at the ticket next, if the chain is the scheduler's
-    /// (a changed ticket is always due now). False when the ticket was written meanwhile.
-    async fn commit(
+    /// Write a chain in the next group commit. `processed`: stored events the chain handled.
+    /// `due`: when the scheduler should look at the ticket next, if the chain is the
+    /// scheduler's (a changed ticket is always due now). False when the ticket was written
+    /// meanwhile (or a new ticket's id was taken): the chain is to be run again.
+    pub(super) async fn commit(
         &self,
-        chain: &Chain,
+        chain: &mut Chain,
         processed: &[i64],
         due: Option<Option<i64>>,
-    ) -> Result<bool, EngineError> {
-        let (tenant, ticket) = (chain.tenant.id, chain.ticket.id);
-        let mut tx = self.store.begin().await?;
-        let mut revision = chain.ticket.revision;
-        if chain.changed {
-            if !self
-                .store
-                .save_ticket(&mut tx, tenant, &chain.ticket)
-                .await?
-            {
-                tx.rollback().await?;
-                return Ok(false);
+    ) -> Result<Option<Written>, EngineError> {
+        let mode = if chain.created {
+            TicketWrite::Insert
+        } else if chain.changed {
+            TicketWrite::Update
+        } else {
+            TicketWrite::Unchanged
+        };
+        let write = ChainWrite {
+            tenant: chain.tenant.id,
+            ticket: chain.ticket.clone(),
+            mode,
+            messages: chain.messages.clone(),
+            outbox: chain
+                .outbox
+                .iter()
+                .map(|(rule, o)| (Some(*rule), o.clone()))
+                .collect(),
+            runs: chain.runs.iter().map(NewRun::text).collect(),
+            events: chain
+                .raised
+                .iter()
+                .map(|(event, depth)| EventText {
+                    kind: event.kind(),
+                    payload: serde_json::to_string(event).unwrap_or_default(),
+                    depth: *depth,
+                    processed_at: Some(chain.now),
+                })
+                .collect(),
+            processed: processed.to_vec(),
+            time_fires: chain.time_fired.clone(),
+            due,
+            due_now: chain.cache.rules.iter().any(LoadedRule::is_time_rule),
+            now: now_ms(),
+        };
+        let written = match self.store.write_chain(write).await {
+            Ok(written) => written,
+            Err(WriteError::Conflict) => return Ok(None),
+            Err(WriteError::IdTaken) => {
+                self.store.reset_ids();
+                return Ok(None);
             }
-            revision += 1;
-        } else if let Some(due) = due {
-            self.store
-                .set_due(&mut tx, &[(ticket, revision, due)])
-                .await?;
-        }
-        for reply in &chain.replies {
-            self.store
-                .add_message(&mut tx, tenant, ticket, reply)
-                .await?;
-        }
-        for (rule, outgoing) in &chain.outbox {
-            self.store
-                .add_outbox(&mut tx, tenant, ticket, Some(*rule), outgoing)
-                .await?;
-        }
-        self.store
-            .add_runs(&mut tx, tenant, ticket, &chain.runs)
-            .await?;
-        self.store
-            .add_events(&mut tx, tenant, ticket, &chain.raised, Some(chain.now))
-            .await?;
-        self.store.mark_events_processed(&mut tx, processed).await?;
-        self.store
-            .record_time_fires(&mut tx, ticket, &chain.time_fired, revision)
-            .await?;
-        tx.commit().await?;
-        if chain.changed {
+            Err(e) => return Err(EngineError::Store(e.into())),
+        };
+        chain.ticket.customer_id = written.customer_id;
+        chain.ticket.revision = written.revision;
+        if chain.changed || chain.created {
             self.wake.notify_one();
         }
-        Ok(true)
+        Ok(Some(written))
     }
 
     /// Process stored events on a ticket (`(id, event)`, raised by one change): every enabled
@@ -463,7 +493,7 @@ impl Engine {
             };
             let queue = events.iter().map(|(_, e)| (e.clone(), 0)).collect();
             self.run_events(&mut chain, queue).await?;
-            if self.commit(&chain, &ids, None).await? {
+            if self.commit(&mut chain, &ids, None).await?.is_some() {
                 // The change that raised the events made the ticket due for its time rules.
                 self.wake.notify_one();
                 return Ok(chain.records());
@@ -504,7 +534,7 @@ impl Engine {
                 chain.raised.extend(queue.iter().cloned());
                 self.run_events(&mut chain, queue).await?;
             }
-            if self.commit(&chain, &[], Some(next)).await? {
+            if self.commit(&mut chain, &[], Some(next)).await?.is_some() {
                 return Ok(chain.time_fired.len());
             }
         }

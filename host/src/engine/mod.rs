@@ -4,6 +4,7 @@ mod chain;
 mod context;
 mod effects;
 mod evaluate;
+mod intake;
 pub mod installations;
 pub mod metrics;
 #[cfg(feature = "native-plugins")]
@@ -12,6 +13,7 @@ pub mod scheduler;
 mod tree;
 mod upload;
 
+pub use intake::{Change, Changed, Created};
 pub use installations::{InstallError, InstallationChange, Installations, Installed};
 pub use metrics::Metrics;
 pub use upload::{UploadError, Uploaded, Uploader};
@@ -51,6 +53,9 @@ pub enum EngineError {
     /// The ticket kept changing under the engine; its work stays queued.
     #[error("ticket {0} was changed concurrently too often; its work stays queued")]
     Busy(i64),
+    /// New ticket ids kept being taken by another writer of the database.
+    #[error("new ticket ids kept being taken by another writer of the database; try again")]
+    IdsTaken,
 }
 
 /// A rule ready to evaluate.
@@ -179,17 +184,27 @@ impl std::fmt::Debug for Engine {
 
 /// The tenant's statuses and directory.
 pub(crate) struct TenantData {
-    statuses: Vec<crate::store::StatusRow>,
-    inboxes: Vec<crate::store::InboxRow>,
-    agent_ids: Vec<i64>,
+    pub(crate) statuses: Vec<crate::store::StatusRow>,
+    pub(crate) inboxes: Vec<crate::store::InboxRow>,
+    pub(crate) agent_ids: Vec<i64>,
     directory: Arc<StaticDirectory>,
+}
+
+impl TenantData {
+    /// The category of a status (`open` for an unknown one).
+    pub(crate) fn category(&self, status: &str) -> &str {
+        self.statuses
+            .iter()
+            .find(|s| s.name == status)
+            .map_or("open", |s| s.category.as_str())
+    }
 }
 
 /// What the engine keeps per tenant between events.
 pub(crate) struct TenantCache {
     /// Enabled rules in position order, resolved against the installations.
     rules: Vec<LoadedRule>,
-    data: TenantData,
+    pub(crate) data: TenantData,
     /// The plugins the tenant runs.
     installations: Arc<Installations>,
 }
@@ -276,7 +291,7 @@ impl Engine {
     }
 
     /// The tenant's cached rules and directory, loaded when missing.
-    async fn tenant_cache(&self, tenant: &Tenant) -> Result<Arc<TenantCache>, EngineError> {
+    pub(crate) async fn tenant_cache(&self, tenant: &Tenant) -> Result<Arc<TenantCache>, EngineError> {
         if let Some(c) = self
             .tenants
             .lock()

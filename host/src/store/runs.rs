@@ -1,8 +1,8 @@
 //! Run records: why a rule fired or did not.
 
-use super::{Result, Store, Tx, now_ms};
+use super::{Result, Store};
 // Dynamic SQL here only joins constant column lists; values are always bound.
-use sqlx::{AssertSqlSafe, FromRow, QueryBuilder, Sqlite};
+use sqlx::{AssertSqlSafe, FromRow};
 
 /// A stored run.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
@@ -33,38 +33,26 @@ pub struct NewRun {
     pub record: serde_json::Value,
 }
 
+impl NewRun {
+    /// The run serialised for the writer.
+    pub fn text(&self) -> super::RunText {
+        super::RunText {
+            rule_id: self.rule_id,
+            rule_revision: self.rule_revision,
+            event: self.event,
+            outcome: self.record["outcome"]
+                .as_str()
+                .unwrap_or("failed")
+                .to_owned(),
+            record: self.record.to_string(),
+        }
+    }
+}
+
 const RUN_COLUMNS: &str =
     "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
 
 impl Store {
-    /// Record runs of one ticket, in one statement per hundred runs.
-    pub async fn add_runs(
-        &self,
-        tx: &mut Tx,
-        tenant: i64,
-        ticket: i64,
-        runs: &[NewRun],
-    ) -> Result<()> {
-        let now = now_ms();
-        for chunk in runs.chunks(100) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO runs (tenant_id, rule_id, rule_revision, ticket_id, event, outcome, record, created_at) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(tenant)
-                    .push_bind(r.rule_id)
-                    .push_bind(r.rule_revision)
-                    .push_bind(ticket)
-                    .push_bind(r.event)
-                    .push_bind(r.record["outcome"].as_str().unwrap_or("failed").to_owned())
-                    .push_bind(r.record.to_string())
-                    .push_bind(now);
-            });
-            q.build().execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
     /// Runs of a ticket, newest first.
     pub async fn runs_for_ticket(
         &self,

@@ -34,6 +34,9 @@ pub const DEFAULT_STATUSES: &[(&str, &str)] = &[
     ("closed", "closed"),
 ];
 
+/// Most API keys kept in memory.
+const KNOWN_KEYS: usize = 10_000;
+
 /// SHA-256 hex of a secret token.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -103,13 +106,33 @@ impl Store {
     }
 
     /// The tenant an API key belongs to.
+    ///
+    /// Known keys are kept in memory (keys are never changed or revoked today; whatever
+    /// revokes one must call [`Store::forget_keys`]), so a request costs no read for its caller.
     pub async fn tenant_by_key(&self, key: &str) -> Result<Option<Tenant>> {
-        Ok(sqlx::query_as::<_, Tenant>(
+        let hash = hash_token(key);
+        if let Some(t) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+            return Ok(Some(t.clone()));
+        }
+        let found = sqlx::query_as::<_, Tenant>(
             "SELECT t.id, t.name, t.timezone FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
         )
-        .bind(hash_token(key))
+        .bind(&hash)
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        if let Some(t) = &found {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            if keys.len() >= KNOWN_KEYS {
+                keys.clear();
+            }
+            keys.insert(hash, t.clone());
+        }
+        Ok(found)
+    }
+
+    /// Forget the keys known in memory.
+    pub fn forget_keys(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// The tenant's statuses in order.

@@ -1,6 +1,6 @@
 //! Tickets, customers and messages.
 
-use super::{Result, Store, Tx, now_ms};
+use super::{Result, Store, Tx};
 // Dynamic SQL here only joins constant column lists; values are always bound.
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -147,66 +147,6 @@ pub struct TicketFilter {
 }
 
 impl Store {
-    /// Create a ticket (and its customer when no customer of the tenant has that e-mail).
-    pub async fn create_ticket(&self, tx: &mut Tx, tenant: i64, t: &NewTicket) -> Result<i64> {
-        let existing: Option<i64> = match &t.customer_email {
-            Some(email) => sqlx::query_scalar(
-                "SELECT id FROM customers WHERE tenant_id = ? AND email = ? ORDER BY id LIMIT 1",
-            )
-            .bind(tenant)
-            .bind(email)
-            .fetch_optional(&mut **tx)
-            .await?,
-            None => None,
-        };
-        let customer_id = match existing {
-            Some(id) => id,
-            None => {
-                sqlx::query_scalar("INSERT INTO customers (tenant_id, name, email, phone) VALUES (?, ?, ?, ?) RETURNING id")
-                    .bind(tenant)
-                    .bind(&t.customer_name)
-                    .bind(&t.customer_email)
-                    .bind(&t.customer_phone)
-                    .fetch_one(&mut **tx)
-                    .await?
-            }
-        };
-        let number: i64 = sqlx::query_scalar("UPDATE tenants SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1")
-            .bind(tenant)
-            .fetch_one(&mut **tx)
-            .await?;
-        let id = sqlx::query_scalar(
-            "INSERT INTO tickets (tenant_id, number, subject, status, status_changed_at, category, priority, ticket_type, \
-             source, inbox_id, account, customer_id, tags, language, created_at, updated_at, due_at, \
-             assignee_id, assigned_at, closed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(tenant)
-        .bind(number)
-        .bind(&t.subject)
-        .bind(&t.status)
-        .bind(t.created_at)
-        .bind(&t.category)
-        .bind(&t.priority)
-        .bind(&t.ticket_type)
-        .bind(&t.source)
-        .bind(t.inbox_id)
-        .bind(&t.account)
-        .bind(customer_id)
-        .bind(serde_json::to_string(&t.tags)?)
-        .bind(&t.language)
-        .bind(t.created_at)
-        .bind(t.created_at)
-        // A new ticket is due for the scheduler's first look at the time rules.
-        .bind(now_ms())
-        .bind(t.assignee_id)
-        .bind(t.assignee_id.map(|_| t.created_at))
-        .bind(t.closed_at)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(id)
-    }
-
     /// One ticket of the tenant, read inside a transaction.
     pub async fn ticket_in(&self, tx: &mut Tx, tenant: i64, id: i64) -> Result<Option<TicketRow>> {
         Ok(sqlx::query_as(AssertSqlSafe(one_ticket_sql()))
@@ -248,80 +188,6 @@ impl Store {
             .await?)
     }
 
-    /// Write every mutable field of a ticket back, if nobody wrote it since `t` was read
-    /// (`t.revision` is still the stored one). Bumps the revision and makes the ticket due for
-    /// the scheduler, which re-evaluates time rules after every change. False on a conflict.
-    pub async fn save_ticket(&self, tx: &mut Tx, tenant: i64, t: &TicketRow) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE tickets SET subject = ?, status = ?, status_changed_at = ?, category = ?, priority = ?, ticket_type = ?, \
-             inbox_id = ?, account = ?, assignee_id = ?, assigned_at = ?, tags = ?, language = ?, updated_at = ?, \
-             closed_at = ?, last_customer_message_at = ?, last_agent_message_at = ?, answered = ?, \
-             revision = revision + 1, due_at = ? \
-             WHERE tenant_id = ? AND id = ? AND revision = ?",
-        )
-        .bind(&t.subject)
-        .bind(&t.status)
-        .bind(t.status_changed_at)
-        .bind(&t.category)
-        .bind(&t.priority)
-        .bind(&t.ticket_type)
-        .bind(t.inbox_id)
-        .bind(&t.account)
-        .bind(t.assignee_id)
-        .bind(t.assigned_at)
-        .bind(&t.tags)
-        .bind(&t.language)
-        .bind(t.updated_at)
-        .bind(t.closed_at)
-        .bind(t.last_customer_message_at)
-        .bind(t.last_agent_message_at)
-        .bind(t.answered)
-        .bind(now_ms())
-        .bind(tenant)
-        .bind(t.id)
-        .bind(t.revision)
-        .execute(&mut **tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Add a message to a ticket.
-    pub async fn add_message(
-        &self,
-        tx: &mut Tx,
-        tenant: i64,
-        ticket: i64,
-        m: &NewMessage,
-    ) -> Result<MessageRow> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, sent_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(tenant)
-        .bind(ticket)
-        .bind(&m.author)
-        .bind(&m.direction)
-        .bind(&m.subject)
-        .bind(&m.body)
-        .bind(&m.language)
-        .bind(m.rule_id)
-        .bind(m.sent_at)
-        .bind(now_ms())
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(MessageRow {
-            id,
-            ticket_id: ticket,
-            author: m.author.clone(),
-            direction: m.direction.clone(),
-            subject: m.subject.clone(),
-            body: m.body.clone(),
-            language: m.language.clone(),
-            rule_id: m.rule_id,
-            sent_at: m.sent_at,
-        })
-    }
-
     /// A ticket's messages, oldest first.
     pub async fn messages(&self, tenant: i64, ticket: i64) -> Result<Vec<MessageRow>> {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
@@ -347,29 +213,6 @@ impl Store {
         .bind(ticket)
         .fetch_optional(&mut **tx)
         .await?)
-    }
-
-    /// Queue an outgoing e-mail, SMS or notification.
-    pub async fn add_outbox(
-        &self,
-        tx: &mut Tx,
-        tenant: i64,
-        ticket: i64,
-        rule: Option<i64>,
-        o: &Outgoing,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO outbox (tenant_id, ticket_id, rule_id, kind, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(tenant)
-            .bind(ticket)
-            .bind(rule)
-            .bind(o.kind)
-            .bind(&o.recipient)
-            .bind(&o.subject)
-            .bind(&o.body)
-            .bind(now_ms())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
     }
 
     /// A ticket's outgoing e-mails, SMS and notifications, oldest first.
