@@ -179,10 +179,10 @@ fn message_json(m: &MessageRow) -> Value {
            "body": m.body, "language": m.language, "rule_id": m.rule_id, "sent_at": time::format(m.sent_at)})
 }
 
-fn runs_summary(records: &[Value]) -> Value {
+fn runs_summary(records: &[crate::engine::RunRecord]) -> Value {
     records
         .iter()
-        .map(|r| json!({"rule_id": r["rule_id"], "rule_name": r["rule_name"], "event": r["event"]["kind"], "outcome": r["outcome"]}))
+        .map(|r| json!({"rule_id": r.rule_id, "rule_name": &*r.rule_name, "event": r.event.kind(), "outcome": r.outcome}))
         .collect()
 }
 
@@ -347,7 +347,8 @@ async fn create(
     });
     let engine = s.engine.clone();
     let tenant = t.clone();
-    let created = detached(async move { engine.create_ticket(&tenant, &new, message).await }).await?;
+    let created =
+        detached(async move { engine.create_ticket(&tenant, &new, message).await }).await?;
     let mut view = ticket_json(&created.ticket, cache.data.category(&created.ticket.status));
     view["runs"] = runs_summary(&created.records);
     Ok((StatusCode::CREATED, Json(view)))

@@ -7,16 +7,18 @@
 
 use super::effects;
 use super::evaluate::Evaluated;
-use super::tree::{self, LeafResult};
+use super::reads;
+use super::record::RunRecord;
+use super::tree;
 use super::{Engine, EngineError, LoadedRule, MAX_CHAIN_DEPTH, TenantCache, context};
 use crate::domain::rule::Trigger;
 use crate::runtime::{Limits, Sandbox};
 use crate::store::{
-    ChainWrite, EventText, MessageRow, NewMessage, NewRun, Outgoing, Tenant, TicketRow, TicketWrite,
-    WriteError, Written, now_ms,
+    ChainWrite, EventText, MessageRow, NewMessage, Outgoing, RunText, Tenant, TicketRow,
+    TicketWrite, WriteError, Written, now_ms,
 };
 use ferrule_types::{Context, Effect, Event};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,7 +41,7 @@ pub(super) struct Chain {
     /// Messages the chain writes: an intake's inbound message first, then the rules' replies.
     pub messages: Vec<NewMessage>,
     pub outbox: Vec<(i64, Outgoing)>,
-    pub runs: Vec<NewRun>,
+    pub runs: Vec<RunRecord>,
     /// Events to store as processed by this chain, with their depth: an intake's own events
     /// and those raised by effects.
     pub raised: Vec<(Event, usize)>,
@@ -90,46 +92,10 @@ impl Chain {
         Sandbox::new(Limits::CONDITION).with_directory(self.cache.data.directory.clone())
     }
 
-    /// The run records, as the API shows them.
-    pub fn records(&self) -> Vec<Value> {
-        self.runs.iter().map(|r| r.record.clone()).collect()
+    /// The run records.
+    pub fn records(&self) -> Vec<RunRecord> {
+        self.runs.clone()
     }
-}
-
-/// The fields every run record starts with.
-pub(super) fn record_head(rule: &LoadedRule, ticket_id: i64, event: &Event) -> Value {
-    json!({"rule_id": rule.id, "rule_revision": rule.revision, "rule_name": rule.spec.name,
-           "ticket_id": ticket_id, "event": event})
-}
-
-/// Mark a run record failed.
-fn fail(record: &mut Value, error: String) {
-    record["outcome"] = "failed".into();
-    record["error"] = error.into();
-}
-
-/// `base` with the fields of `more` added.
-fn extend(mut base: Value, more: Value) -> Value {
-    if let (Some(b), Value::Object(m)) = (base.as_object_mut(), more) {
-        b.extend(m);
-    }
-    base
-}
-
-fn conditions_record(rule: &LoadedRule, leaves: &[LeafResult], used: &[bool]) -> Vec<Value> {
-    rule.leaves
-        .iter()
-        .zip(leaves)
-        .zip(used)
-        .map(|(((path, leaf), result), used)| {
-            let (result, error) = match (used, result) {
-                (false, _) => (Value::String("skipped".into()), Value::Null),
-                (true, LeafResult::Answer(b)) => (Value::Bool(*b), Value::Null),
-                (true, LeafResult::Failed(e)) => (Value::Null, Value::String(e.clone())),
-            };
-            json!({"path": path, "plugin": leaf.plugin, "result": result, "error": error})
-        })
-        .collect()
 }
 
 /// When a time rule that failed is tried again.
@@ -200,18 +166,18 @@ impl Engine {
         ctx: &Context,
         sandbox: &Sandbox,
         decided: Result<bool, String>,
-        record: &mut Value,
+        record: &mut RunRecord,
     ) -> Option<Vec<Effect>> {
         match decided {
-            Err(e) => fail(record, e),
-            Ok(false) => record["outcome"] = "not_matched".into(),
+            Err(e) => record.fail(e),
+            Ok(false) => record.outcome = "not_matched",
             Ok(true) => {
                 let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox).await;
-                record["fuel"] = (record["fuel"].as_u64().unwrap_or(0) + fuel).into();
+                record.fuel = Some(record.fuel.unwrap_or(0) + fuel);
                 match effects {
-                    Err(e) => fail(record, e),
+                    Err(e) => record.fail(e),
                     Ok(effects) => {
-                        record["effects"] = serde_json::to_value(&effects).unwrap_or_default();
+                        record.effects = Some(effects.clone());
                         return Some(effects);
                     }
                 }
@@ -233,7 +199,6 @@ impl Engine {
         let mut raised = Vec::new();
         let mut next: Option<i64> = None;
         let mut soonest = |at: i64| next = Some(next.map_or(at, |n: i64| n.min(at)));
-        let kind = event.kind();
         let ticket_id = chain.ticket.id;
         let sandbox = chain.sandbox();
         let mut ctx = chain.context(event);
@@ -247,34 +212,36 @@ impl Engine {
             let time_rule = rule.is_time_rule();
             let started = Instant::now();
             let not_run = if chain.fired.contains(&rule.id) {
-                Some(json!({"outcome": "skipped",
-                    "reason": "the rule already fired for this ticket in this chain of events (loop protection)"}))
+                let mut r = RunRecord::new(rule, ticket_id, event, "skipped");
+                r.reason = Some(
+                    "the rule already fired for this ticket in this chain of events (loop protection)",
+                );
+                Some(r)
             } else {
-                rule.paused()
-                    .map(|why| json!({"outcome": "paused", "error": why}))
+                rule.paused().map(|why| {
+                    let mut r = RunRecord::new(rule, ticket_id, event, "paused");
+                    r.error = Some(why.to_owned());
+                    r
+                })
             };
-            if let Some(outcome) = not_run {
-                self.metrics
-                    .runs(outcome["outcome"].as_str().unwrap_or_default())
-                    .inc();
-                chain.runs.push(NewRun {
-                    rule_id: rule.id,
-                    rule_revision: rule.revision,
-                    event: kind,
-                    record: extend(record_head(rule, ticket_id, event), outcome),
-                });
+            if let Some(record) = not_run {
+                self.metrics.runs(record.outcome).inc();
+                chain.runs.push(record);
                 index += 1;
                 continue;
             }
             let mut used = Vec::new();
             let decided = tree::decide(&rule.spec.conditions, &eval.results[index], &mut used);
-            let mut record = extend(
-                record_head(rule, ticket_id, event),
-                json!({"conditions": conditions_record(rule, &eval.results[index], &used),
-                       "effects": [], "fuel": eval.fuel}),
+            let mut record = RunRecord::evaluated(
+                rule,
+                ticket_id,
+                event,
+                &eval.results[index],
+                &used,
+                eval.fuel,
             );
             eval.fuel = 0;
-            let hint = eval.hints[index];
+            let hint = eval.hint(index);
             if let Some(mut effects) = self
                 .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
                 .await
@@ -283,6 +250,8 @@ impl Engine {
                     let summary = self.conversation(chain).await?;
                     effects::fill_conversation(&mut effects, &summary);
                 }
+                let before = chain.ticket.clone();
+                let latest_before = chain.latest.clone();
                 let mut ticket = chain.ticket.clone();
                 let data = &chain.cache.data;
                 match effects::apply(
@@ -293,10 +262,10 @@ impl Engine {
                     rule.id,
                     chain.now,
                 ) {
-                    Err(e) => fail(&mut record, e),
+                    Err(e) => record.fail(e),
                     Ok(applied) => {
-                        record["outcome"] = "fired".into();
-                        record["duration_us"] = (started.elapsed().as_micros() as u64).into();
+                        record.outcome = "fired";
+                        record.duration_us = Some(started.elapsed().as_micros() as u64);
                         self.metrics.runs("fired").inc();
                         chain.ticket = ticket;
                         chain.changed |= applied.changed;
@@ -322,29 +291,38 @@ impl Engine {
                             .outbox
                             .extend(applied.outbox.into_iter().map(|o| (rule.id, o)));
                         raised.extend(applied.events);
-                        chain.runs.push(NewRun {
-                            rule_id: rule.id,
-                            rule_revision: rule.revision,
-                            event: kind,
-                            record,
-                        });
+                        chain.runs.push(record);
                         index += 1;
                         if applied.changed && index < pending.len() {
-                            // Later rules see the new ticket: evaluate them again.
+                            // Later rules see the new ticket: the leaves that read what
+                            // changed are evaluated again.
+                            let parts = reads::changed(
+                                &before,
+                                &chain.ticket,
+                                latest_before.as_ref(),
+                                chain.latest.as_ref(),
+                            );
                             pending = pending.split_off(index);
+                            let previous = eval.split_off(index);
                             index = 0;
                             ctx = chain.context(event);
                             eval = self
-                                .evaluate_leaves(&pending, &installations, &ctx, &sandbox)
+                                .reevaluate(
+                                    &pending,
+                                    &installations,
+                                    &ctx,
+                                    &sandbox,
+                                    Some((previous, parts)),
+                                )
                                 .await?;
                         }
                         continue;
                     }
                 }
             }
-            record["duration_us"] = (started.elapsed().as_micros() as u64).into();
-            let outcome = record["outcome"].as_str().unwrap_or("failed").to_owned();
-            self.metrics.runs(&outcome).inc();
+            record.duration_us = Some(started.elapsed().as_micros() as u64);
+            let outcome = record.outcome;
+            self.metrics.runs(outcome).inc();
             if time_rule {
                 if outcome == "failed" {
                     soonest(chain.now + RETRY_FAILED_MS);
@@ -355,12 +333,7 @@ impl Engine {
             // A time rule that did not match leaves no record: it is evaluated after every
             // change and wake-up, and the dry run explains it on demand.
             if !(time_rule && outcome == "not_matched") {
-                chain.runs.push(NewRun {
-                    rule_id: rule.id,
-                    rule_revision: rule.revision,
-                    event: kind,
-                    record,
-                });
+                chain.runs.push(record);
             }
             index += 1;
         }
@@ -387,18 +360,12 @@ impl Engine {
             }
             if depth >= MAX_CHAIN_DEPTH {
                 for rule in listening {
-                    let record = extend(
-                        record_head(rule, chain.ticket.id, &event),
-                        json!({"outcome": "chain_limit",
-                        "error": format!("the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed")}),
-                    );
+                    let mut record = RunRecord::new(rule, chain.ticket.id, &event, "chain_limit");
+                    record.error = Some(format!(
+                        "the chain of events reached {MAX_CHAIN_DEPTH} steps; `{kind}` was not processed"
+                    ));
                     self.metrics.runs("chain_limit").inc();
-                    chain.runs.push(NewRun {
-                        rule_id: rule.id,
-                        rule_revision: rule.revision,
-                        event: kind,
-                        record,
-                    });
+                    chain.runs.push(record);
                 }
                 continue;
             }
@@ -438,7 +405,17 @@ impl Engine {
                 .iter()
                 .map(|(rule, o)| (Some(*rule), o.clone()))
                 .collect(),
-            runs: chain.runs.iter().map(NewRun::text).collect(),
+            runs: chain
+                .runs
+                .iter()
+                .map(|r| RunText {
+                    rule_id: r.rule_id,
+                    rule_revision: r.rule_revision,
+                    event: r.event.kind(),
+                    outcome: r.outcome.to_owned(),
+                    record: serde_json::to_string(r).unwrap_or_default(),
+                })
+                .collect(),
             events: chain
                 .raised
                 .iter()
@@ -481,7 +458,7 @@ impl Engine {
         tenant: &Tenant,
         ticket_id: i64,
         events: Vec<(i64, Event)>,
-    ) -> Result<Vec<Value>, EngineError> {
+    ) -> Result<Vec<RunRecord>, EngineError> {
         let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
         for _ in 0..ATTEMPTS {
             let Some((mut chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
@@ -565,10 +542,10 @@ impl Engine {
         let installations = chain.cache.installations.clone();
         let rule = &rule.clone().resolve(&installations);
         if let Some(why) = rule.paused() {
-            return Ok(Some(extend(
-                record_head(rule, ticket_id, &event),
-                json!({"dry_run": true, "outcome": "paused", "error": why}),
-            )));
+            let mut record = RunRecord::new(rule, ticket_id, &event, "paused");
+            record.dry_run = Some(true);
+            record.error = Some(why.to_owned());
+            return Ok(Some(record.to_json()));
         }
         let started = Instant::now();
         let eval = self
@@ -576,25 +553,22 @@ impl Engine {
             .await?;
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
-        let mut record = extend(
-            record_head(rule, ticket_id, &event),
-            json!({"dry_run": true,
-            "conditions": conditions_record(rule, &eval.results[0], &used), "effects": [], "fuel": eval.fuel}),
-        );
-        if let Some(at) = eval.hints[0] {
+        let mut record =
+            RunRecord::evaluated(rule, ticket_id, &event, &eval.results[0], &used, eval.fuel);
+        record.dry_run = Some(true);
+        if let Some(at) = eval.hint(0) {
             // When the answer may change with no change to the ticket (time conditions).
-            record["changes_at"] = chrono::DateTime::from_timestamp_millis(at)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .into();
+            record.changes_at = chrono::DateTime::from_timestamp_millis(at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         if self
             .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
             .await
             .is_some()
         {
-            record["outcome"] = "would_fire".into();
+            record.outcome = "would_fire";
         }
-        record["duration_us"] = (started.elapsed().as_micros() as u64).into();
-        Ok(Some(record))
+        record.duration_us = Some(started.elapsed().as_micros() as u64);
+        Ok(Some(record.to_json()))
     }
 }

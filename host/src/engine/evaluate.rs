@@ -1,6 +1,7 @@
 //! Calling plugins for a rule evaluation: conditions batched one sandboxed call per plugin,
 //! actions one call each.
 
+use super::reads::{Parts, reads};
 use super::tree::LeafResult;
 use super::{Engine, EngineError, Installations, LoadedRule};
 use crate::runtime::{Plugin, PreparedContext, Sandbox, redact};
@@ -13,10 +14,26 @@ use std::time::Instant;
 pub(super) struct Evaluated {
     /// `results[rule][leaf]`.
     pub results: Vec<Vec<LeafResult>>,
-    /// `hints[rule]`: the earliest `changes_at` any of the rule's leaves gave (ms).
-    pub hints: Vec<Option<i64>>,
+    /// `hints[rule][leaf]`: the moment the leaf's answer may change (ms), if it gave one.
+    pub hints: Vec<Vec<Option<i64>>>,
     /// Fuel of all the calls.
     pub fuel: u64,
+}
+
+impl Evaluated {
+    /// The earliest moment any leaf of rule `r` may change its answer.
+    pub fn hint(&self, r: usize) -> Option<i64> {
+        self.hints[r].iter().flatten().min().copied()
+    }
+
+    /// The answers of the rules from `at` on (the first `at` are kept); no fuel.
+    pub fn split_off(&mut self, at: usize) -> Evaluated {
+        Evaluated {
+            results: self.results.split_off(at),
+            hints: self.hints.split_off(at),
+            fuel: 0,
+        }
+    }
 }
 
 impl Engine {
@@ -28,6 +45,36 @@ impl Engine {
         ctx: &Context,
         sandbox: &Sandbox,
     ) -> Result<Evaluated, EngineError> {
+        self.reevaluate(rules, installations, ctx, sandbox, None)
+            .await
+    }
+
+    /// Evaluate again after the ticket changed in `changed` parts: leaves whose plugin reads
+    /// none of them keep their `previous` answers (conditions are pure), the others are
+    /// called again; with no previous answers, every leaf is evaluated. A round where no leaf
+    /// needs a call costs no sandbox and no thread hand-off.
+    pub(super) async fn reevaluate(
+        &self,
+        rules: &[&LoadedRule],
+        installations: &Installations,
+        ctx: &Context,
+        sandbox: &Sandbox,
+        previous: Option<(Evaluated, Parts)>,
+    ) -> Result<Evaluated, EngineError> {
+        let (mut out, changed) = match previous {
+            Some((previous, changed)) => (previous, Some(changed)),
+            None => (
+                Evaluated {
+                    results: rules
+                        .iter()
+                        .map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()])
+                        .collect(),
+                    hints: rules.iter().map(|r| vec![None; r.leaves.len()]).collect(),
+                    fuel: 0,
+                },
+                None,
+            ),
+        };
         let mut by_plugin: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
         for (r, rule) in rules.iter().enumerate() {
             if rule.paused.is_some() {
@@ -35,20 +82,18 @@ impl Engine {
                 continue;
             }
             for (l, (_, leaf)) in rule.leaves.iter().enumerate() {
+                if changed.is_some_and(|c| !reads(&leaf.plugin).meets(c)) {
+                    continue;
+                }
                 by_plugin
                     .entry(leaf.plugin.as_str())
                     .or_default()
                     .push((r, l));
             }
         }
-        let mut out = Evaluated {
-            results: rules
-                .iter()
-                .map(|r| vec![LeafResult::Failed("not evaluated".into()); r.leaves.len()])
-                .collect(),
-            hints: vec![None; rules.len()],
-            fuel: 0,
-        };
+        if by_plugin.is_empty() {
+            return Ok(out);
+        }
         let prepared = PreparedContext::new(ctx);
         // One blocking task runs every plugin of the round (one sandboxed call each), so the
         // async workers never wait on plugin code and there is one thread hop per round.
@@ -103,6 +148,7 @@ impl Engine {
             let uses = by_plugin.remove(name.as_str()).unwrap_or_default();
             let Some(run) = run else {
                 for (r, l) in uses {
+                    out.hints[r][l] = None;
                     out.results[r][l] = LeafResult::Failed(format!(
                         "plugin `{name}` is not installed for this tenant"
                     ));
@@ -115,19 +161,19 @@ impl Engine {
                     for ((r, l), answer) in uses.into_iter().zip(answers) {
                         out.results[r][l] = match answer {
                             Ok(v) => {
-                                if let Some(at) = v.changes_at {
-                                    let at = at.timestamp_millis();
-                                    let hint = &mut out.hints[r];
-                                    *hint = Some(hint.map_or(at, |h| h.min(at)));
-                                }
+                                out.hints[r][l] = v.changes_at.map(|at| at.timestamp_millis());
                                 LeafResult::Answer(v.matches)
                             }
-                            Err(e) => LeafResult::Failed(format!("plugin `{name}`: {e}")),
+                            Err(e) => {
+                                out.hints[r][l] = None;
+                                LeafResult::Failed(format!("plugin `{name}`: {e}"))
+                            }
                         };
                     }
                 }
                 Err(e) => {
                     for (r, l) in uses {
+                        out.hints[r][l] = None;
                         out.results[r][l] = LeafResult::Failed(format!("plugin `{name}`: {e}"));
                     }
                 }

@@ -4,10 +4,10 @@
 //! exists without its rules having run, and a request costs one write, not two.
 
 use super::chain::{ATTEMPTS, Chain};
+use super::record::RunRecord;
 use super::{Engine, EngineError};
 use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketRow};
 use ferrule_types::Event;
-use serde_json::Value;
 use std::collections::VecDeque;
 
 /// A created ticket and the run records of its rules.
@@ -16,7 +16,7 @@ pub struct Created {
     /// The ticket as stored.
     pub ticket: TicketRow,
     /// Every run record its events left.
-    pub records: Vec<Value>,
+    pub records: Vec<RunRecord>,
 }
 
 /// The ticket row a new ticket starts as.
@@ -116,7 +116,7 @@ pub struct Changed {
     /// The added message's id.
     pub message_id: Option<i64>,
     /// Every run record its events left.
-    pub records: Vec<Value>,
+    pub records: Vec<RunRecord>,
 }
 
 impl Engine {
@@ -178,7 +178,7 @@ impl Engine {
         tenant: &Tenant,
         ticket_id: i64,
         event: Event,
-    ) -> Result<Option<Vec<Value>>, EngineError> {
+    ) -> Result<Option<Vec<RunRecord>>, EngineError> {
         for _ in 0..ATTEMPTS {
             let Some((mut chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
                 return Ok(None);

@@ -4,18 +4,21 @@ mod chain;
 mod context;
 mod effects;
 mod evaluate;
-mod intake;
 pub mod installations;
+mod intake;
 pub mod metrics;
 #[cfg(feature = "native-plugins")]
 mod native;
+mod reads;
+mod record;
 pub mod scheduler;
 mod tree;
 mod upload;
 
-pub use intake::{Change, Changed, Created};
 pub use installations::{InstallError, InstallationChange, Installations, Installed};
+pub use intake::{Change, Changed, Created};
 pub use metrics::Metrics;
+pub use record::{Answer, ConditionRecord, RunRecord};
 pub use upload::{UploadError, Uploaded, Uploader};
 
 use crate::catalog::{Catalog, Publisher, Release};
@@ -67,7 +70,11 @@ pub struct LoadedRule {
     pub revision: i64,
     /// Definition.
     pub spec: RuleSpec,
+    /// The rule's name, shared by its run records.
+    pub name: Arc<str>,
     leaves: Vec<(String, Leaf)>,
+    /// Each leaf's path and plugin name, shared by the run records.
+    leaf_names: Vec<(Arc<str>, Arc<str>)>,
     /// Each leaf's config as JSON text, serialised once (with the installation's defaults once
     /// resolved for a tenant).
     configs: Vec<String>,
@@ -92,11 +99,17 @@ impl LoadedRule {
         spec.conditions.leaves("conditions", &mut leaves);
         let configs = leaves.iter().map(|(_, l)| l.config.to_string()).collect();
         let action_configs = spec.actions.iter().map(|a| a.config.to_string()).collect();
+        let leaf_names = leaves
+            .iter()
+            .map(|(path, l)| (Arc::from(path.as_str()), Arc::from(l.plugin.as_str())))
+            .collect();
         Some(LoadedRule {
             id: row.id,
             revision: row.revision,
+            name: Arc::from(spec.name.as_str()),
             spec,
             leaves,
+            leaf_names,
             configs,
             action_configs,
             paused: None,
@@ -291,7 +304,10 @@ impl Engine {
     }
 
     /// The tenant's cached rules and directory, loaded when missing.
-    pub(crate) async fn tenant_cache(&self, tenant: &Tenant) -> Result<Arc<TenantCache>, EngineError> {
+    pub(crate) async fn tenant_cache(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Arc<TenantCache>, EngineError> {
         if let Some(c) = self
             .tenants
             .lock()

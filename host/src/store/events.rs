@@ -31,6 +31,37 @@ const EVENT_COLUMNS: &str =
     "id, tenant_id, ticket_id, kind, payload, depth, created_at, processed_at";
 
 impl Store {
+    /// Record events on a ticket at chain `depth`, processed at `processed_at` (None: still to
+    /// process). Returns their ids in order.
+    pub async fn add_events(
+        &self,
+        tx: &mut Tx,
+        tenant: i64,
+        ticket: i64,
+        events: &[(Event, usize)],
+        processed_at: Option<i64>,
+    ) -> Result<Vec<i64>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (tenant_id, ticket_id, kind, payload, depth, created_at, processed_at) ",
+        );
+        q.push_values(events, |mut b, (event, depth)| {
+            b.push_bind(tenant)
+                .push_bind(ticket)
+                .push_bind(event.kind())
+                .push_bind(serde_json::to_string(event).unwrap_or_default())
+                .push_bind(*depth as i64)
+                .push_bind(now)
+                .push_bind(processed_at);
+        });
+        q.push(" RETURNING id");
+        let ids: Vec<(i64,)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Mark events processed.
     pub async fn mark_events_processed(&self, tx: &mut Tx, ids: &[i64]) -> Result<()> {
         if ids.is_empty() {

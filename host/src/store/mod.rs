@@ -21,7 +21,7 @@ pub use events::EventRow;
 pub use installations::{InstallationRow, SecretChanges};
 pub use plugins::{PluginRow, Saved, Vendor, VendorKey};
 pub use rules::RuleRow;
-pub use runs::{NewRun, RunRow};
+pub use runs::RunRow;
 pub use schedule::DueTicket;
 pub use sealing::Sealer;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};

@@ -20,35 +20,6 @@ pub struct RunRow {
     pub created_at: i64,
 }
 
-/// A run to record; its outcome is the record's `outcome` field.
-#[derive(Debug, Clone)]
-pub struct NewRun {
-    /// The rule.
-    pub rule_id: i64,
-    /// The rule's revision that ran.
-    pub rule_revision: i64,
-    /// The event kind (`ticket_created`, …, `schedule_tick`).
-    pub event: &'static str,
-    /// The run record JSON.
-    pub record: serde_json::Value,
-}
-
-impl NewRun {
-    /// The run serialised for the writer.
-    pub fn text(&self) -> super::RunText {
-        super::RunText {
-            rule_id: self.rule_id,
-            rule_revision: self.rule_revision,
-            event: self.event,
-            outcome: self.record["outcome"]
-                .as_str()
-                .unwrap_or("failed")
-                .to_owned(),
-            record: self.record.to_string(),
-        }
-    }
-}
-
 const RUN_COLUMNS: &str =
     "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
 

@@ -111,7 +111,12 @@ impl Store {
     /// revokes one must call [`Store::forget_keys`]), so a request costs no read for its caller.
     pub async fn tenant_by_key(&self, key: &str) -> Result<Option<Tenant>> {
         let hash = hash_token(key);
-        if let Some(t) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+        if let Some(t) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
             return Ok(Some(t.clone()));
         }
         let found = sqlx::query_as::<_, Tenant>(

@@ -1,0 +1,152 @@
+//! Run records as typed values, serialised once when the chain is written (the JSON shape
+//! `GET /runs` shows; fields that do not apply to an outcome are left out).
+
+use super::LoadedRule;
+use super::tree::LeafResult;
+use ferrule_types::{Effect, Event};
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
+
+/// What one condition leaf answered in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The plugin's answer.
+    Is(bool),
+    /// Not needed: the tree was decided without it.
+    Skipped,
+    /// The plugin failed (see `error`).
+    Failed,
+}
+
+impl Serialize for Answer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Answer::Is(b) => s.serialize_bool(*b),
+            Answer::Skipped => s.serialize_str("skipped"),
+            Answer::Failed => s.serialize_none(),
+        }
+    }
+}
+
+/// One leaf of a run record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConditionRecord {
+    /// Where the leaf is in the rule (`conditions.all[0]`).
+    pub path: Arc<str>,
+    /// Its plugin.
+    pub plugin: Arc<str>,
+    /// Its answer.
+    pub result: Answer,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Why a rule ran as it did, as stored and shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    /// The rule.
+    pub rule_id: i64,
+    /// Its revision that ran.
+    pub rule_revision: i64,
+    /// Its name at that revision.
+    pub rule_name: Arc<str>,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// The event the rule ran for.
+    pub event: Event,
+    /// `fired`, `not_matched`, `failed`, `skipped`, `paused`, `chain_limit`, `would_fire`.
+    pub outcome: &'static str,
+    /// Set on dry runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// Why the rule did not run (loop protection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Each leaf's answer, for evaluated rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<ConditionRecord>>,
+    /// The effects the actions asked for, for evaluated rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Vec<Effect>>,
+    /// Fuel of the calls, for evaluated rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// Wall-clock time of the evaluation and the actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_us: Option<u64>,
+    /// When the answer may change with no change to the ticket (dry runs of time conditions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_at: Option<String>,
+    /// Why the run failed or did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    /// A record of `rule` on a ticket with only its head filled in.
+    pub fn new(rule: &LoadedRule, ticket_id: i64, event: &Event, outcome: &'static str) -> Self {
+        RunRecord {
+            rule_id: rule.id,
+            rule_revision: rule.revision,
+            rule_name: rule.name.clone(),
+            ticket_id,
+            event: event.clone(),
+            outcome,
+            dry_run: None,
+            reason: None,
+            conditions: None,
+            effects: None,
+            fuel: None,
+            duration_us: None,
+            changes_at: None,
+            error: None,
+        }
+    }
+
+    /// A record of an evaluation: each leaf's answer (`used[i]`: whether leaf `i` decided).
+    pub fn evaluated(
+        rule: &LoadedRule,
+        ticket_id: i64,
+        event: &Event,
+        leaves: &[LeafResult],
+        used: &[bool],
+        fuel: u64,
+    ) -> Self {
+        let conditions = rule
+            .leaf_names
+            .iter()
+            .zip(leaves)
+            .zip(used)
+            .map(|(((path, plugin), result), used)| {
+                let (result, error) = match (used, result) {
+                    (false, _) => (Answer::Skipped, None),
+                    (true, LeafResult::Answer(b)) => (Answer::Is(*b), None),
+                    (true, LeafResult::Failed(e)) => (Answer::Failed, Some(e.clone())),
+                };
+                ConditionRecord {
+                    path: path.clone(),
+                    plugin: plugin.clone(),
+                    result,
+                    error,
+                }
+            })
+            .collect();
+        RunRecord {
+            conditions: Some(conditions),
+            effects: Some(Vec::new()),
+            fuel: Some(fuel),
+            ..RunRecord::new(rule, ticket_id, event, "not_matched")
+        }
+    }
+
+    /// Mark the run failed.
+    pub fn fail(&mut self, error: String) {
+        self.outcome = "failed";
+        self.error = Some(error);
+    }
+
+    /// The record as the API shows it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
