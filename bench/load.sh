@@ -63,4 +63,4 @@ FERRULE_KEY=$key wrk -t2 -c$conns -d3s -s bench/post-ticket.lua $base/tickets >/
 echo "measuring ${secs}s with $conns connections (each request = 1 ticket = 3 events):"
 FERRULE_KEY=$key wrk -t2 -c$conns -d${secs}s -s bench/post-ticket.lua --latency $base/tickets
 echo "server RSS after the run: $(ps -o rss= -p $pid) KiB"
-curl -sf $base/metrics | grep -E '^ferrule_(events_processed_total|rule_runs_total)'
+curl -sf $base/metrics | grep -E '^ferrule_(events_processed_total|rule_runs_total|plugin_call_seconds_(count|sum))'

@@ -24,11 +24,18 @@ pub fn routes() -> Router<AppState> {
         .route("/runs", get(list))
 }
 
-fn run_json(r: &RunRow) -> Value {
-    let mut record: Value = serde_json::from_str(&r.record).unwrap_or(Value::Null);
-    record["id"] = r.id.into();
-    record["at"] = time::format(r.created_at).into();
-    record
+async fn runs_json(s: &AppState, tenant: i64, rows: &[RunRow]) -> Result<Value, ApiError> {
+    let records = s.engine.run_records(tenant, rows).await?;
+    let runs: Vec<Value> = records
+        .into_iter()
+        .zip(rows)
+        .map(|(mut record, r)| {
+            record["id"] = r.id.into();
+            record["at"] = time::format(r.created_at).into();
+            record
+        })
+        .collect();
+    Ok(json!({ "runs": runs }))
 }
 
 fn limit(l: Option<i64>) -> Result<i64, ApiError> {
@@ -55,9 +62,7 @@ async fn for_ticket(
         .store()
         .runs_for_ticket(t.id, ticket_id, limit(q.limit)?)
         .await?;
-    Ok(Json(
-        json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(runs_json(&s, t.id, &rows).await?))
 }
 
 async fn list(
@@ -70,7 +75,5 @@ async fn list(
         .store()
         .runs(t.id, q.rule_id, limit(q.limit)?)
         .await?;
-    Ok(Json(
-        json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(runs_json(&s, t.id, &rows).await?))
 }

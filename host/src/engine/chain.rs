@@ -6,13 +6,13 @@
 //! rules ran, and then all of it at once.
 
 use super::effects;
-use super::evaluate::Evaluated;
+use super::evaluate::{Evaluated, blocking, wait};
 use super::reads;
 use super::record::RunRecord;
 use super::tree;
 use super::{Engine, EngineError, LoadedRule, MAX_CHAIN_DEPTH, TenantCache, context};
 use crate::domain::rule::Trigger;
-use crate::runtime::{Limits, Sandbox};
+use crate::runtime::{Limits, Sandbox, Session};
 use crate::store::{
     ChainWrite, EventText, MessageRow, NewMessage, Outgoing, RunText, Tenant, TicketRow,
     TicketWrite, WriteError, Written, now_ms,
@@ -159,7 +159,7 @@ impl Engine {
 
     /// Settle a rule's conditions and, when they hold, run its actions: the effects to apply,
     /// or None with `record` saying why not (`not_matched` or `failed`).
-    pub(super) async fn effects_of(
+    pub(super) fn effects_of(
         &self,
         rule: &LoadedRule,
         installations: &super::Installations,
@@ -172,7 +172,7 @@ impl Engine {
             Err(e) => record.fail(e),
             Ok(false) => record.outcome = "not_matched",
             Ok(true) => {
-                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox).await;
+                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox);
                 record.fuel = Some(record.fuel.unwrap_or(0) + fuel);
                 match effects {
                     Err(e) => record.fail(e),
@@ -189,12 +189,14 @@ impl Engine {
     /// Run `rules` (in order) for one event. A rule that fires applies its effects to the
     /// chain's ticket, and the rules after it are evaluated again against the new ticket.
     /// Returns the events the effects raised and, for time rules, the earliest moment one of
-    /// the rules that did not fire may change its answer.
-    async fn run_rules(
+    /// the rules that did not fire may change its answer. Plugin work: call inside
+    /// [`blocking`], holding one of the tenant's slots.
+    fn run_rules(
         &self,
         chain: &mut Chain,
         mut pending: Vec<&LoadedRule>,
         event: &Event,
+        session: &mut Session,
     ) -> Result<(Vec<Event>, Option<i64>), EngineError> {
         let mut raised = Vec::new();
         let mut next: Option<i64> = None;
@@ -203,9 +205,8 @@ impl Engine {
         let sandbox = chain.sandbox();
         let mut ctx = chain.context(event);
         let installations = chain.cache.installations.clone();
-        let mut eval: Evaluated = self
-            .evaluate_leaves(&pending, &installations, &ctx, &sandbox)
-            .await?;
+        let mut eval: Evaluated =
+            self.evaluate_leaves(&pending, &installations, &ctx, &sandbox, session);
         let mut index = 0;
         while index < pending.len() {
             let rule = pending[index];
@@ -242,12 +243,11 @@ impl Engine {
             );
             eval.fuel = 0;
             let hint = eval.hint(index);
-            if let Some(mut effects) = self
-                .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
-                .await
+            if let Some(mut effects) =
+                self.effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
             {
                 if effects::mentions_conversation(&effects) {
-                    let summary = self.conversation(chain).await?;
+                    let summary = wait(self.conversation(chain))?;
                     effects::fill_conversation(&mut effects, &summary);
                 }
                 let before = chain.ticket.clone();
@@ -306,15 +306,14 @@ impl Engine {
                             let previous = eval.split_off(index);
                             index = 0;
                             ctx = chain.context(event);
-                            eval = self
-                                .reevaluate(
-                                    &pending,
-                                    &installations,
-                                    &ctx,
-                                    &sandbox,
-                                    Some((previous, parts)),
-                                )
-                                .await?;
+                            eval = self.reevaluate(
+                                &pending,
+                                &installations,
+                                &ctx,
+                                &sandbox,
+                                Some((previous, parts)),
+                                session,
+                            );
                         }
                         continue;
                     }
@@ -340,8 +339,31 @@ impl Engine {
         Ok((raised, next))
     }
 
-    /// Run the event rules of each queued event, and of the events their effects raise.
+    /// Run the event rules of each queued event, and of the events their effects raise: the
+    /// whole chain in one stretch of plugin work, holding one of the tenant's slots.
     pub(super) async fn run_events(
+        &self,
+        chain: &mut Chain,
+        queue: VecDeque<(Event, usize)>,
+    ) -> Result<(), EngineError> {
+        let cache = chain.cache.clone();
+        let heard = queue
+            .iter()
+            .any(|(e, _)| cache.rules.iter().any(|r| r.spec.listens_to(e.kind())));
+        if !heard {
+            // No rule listens: no plugin work, and no effects to raise more events.
+            for _ in &queue {
+                self.metrics.events.inc();
+            }
+            return Ok(());
+        }
+        let _slot = self.slot(chain.tenant.id).await;
+        blocking(|| self.run_events_now(chain, queue))
+    }
+
+    /// [`Engine::run_events`]' plugin work (inside [`blocking`], holding a slot). Each event
+    /// has its own [`Session`]: a plugin's store is never kept from one event to the next.
+    fn run_events_now(
         &self,
         chain: &mut Chain,
         mut queue: VecDeque<(Event, usize)>,
@@ -369,7 +391,7 @@ impl Engine {
                 }
                 continue;
             }
-            let (raised, _) = self.run_rules(chain, listening, &event).await?;
+            let (raised, _) = self.run_rules(chain, listening, &event, &mut Session::default())?;
             for e in raised {
                 chain.raised.push((e.clone(), depth + 1));
                 queue.push_back((e, depth + 1));
@@ -408,12 +430,17 @@ impl Engine {
             runs: chain
                 .runs
                 .iter()
-                .map(|r| RunText {
-                    rule_id: r.rule_id,
-                    rule_revision: r.rule_revision,
-                    event: r.event.kind(),
-                    outcome: r.outcome.to_owned(),
-                    record: serde_json::to_string(r).unwrap_or_default(),
+                .map(|r| {
+                    let compact = r.compact();
+                    RunText {
+                        rule_id: r.rule_id,
+                        rule_revision: r.rule_revision,
+                        event: r.event.kind(),
+                        outcome: r.outcome.to_owned(),
+                        compact: compact.is_some(),
+                        record: compact
+                            .unwrap_or_else(|| serde_json::to_string(r).unwrap_or_default()),
+                    }
                 })
                 .collect(),
             events: chain
@@ -503,13 +530,20 @@ impl Engine {
                 .collect();
             let mut next = None;
             if !closed && !armed.is_empty() {
-                let (raised, hint) = self
-                    .run_rules(&mut chain, armed, &Event::ScheduleTick)
-                    .await?;
-                next = hint;
-                let queue: VecDeque<(Event, usize)> = raised.into_iter().map(|e| (e, 1)).collect();
-                chain.raised.extend(queue.iter().cloned());
-                self.run_events(&mut chain, queue).await?;
+                let _slot = self.slot(tenant.id).await;
+                next = blocking(|| {
+                    let (raised, hint) = self.run_rules(
+                        &mut chain,
+                        armed,
+                        &Event::ScheduleTick,
+                        &mut Session::default(),
+                    )?;
+                    let queue: VecDeque<(Event, usize)> =
+                        raised.into_iter().map(|e| (e, 1)).collect();
+                    chain.raised.extend(queue.iter().cloned());
+                    self.run_events_now(&mut chain, queue)?;
+                    Ok::<_, EngineError>(hint)
+                })?;
             }
             if self.commit(&mut chain, &[], Some(next)).await?.is_some() {
                 return Ok(chain.time_fired.len());
@@ -547,10 +581,17 @@ impl Engine {
             record.error = Some(why.to_owned());
             return Ok(Some(record.to_json()));
         }
+        let _slot = self.slot(tenant.id).await;
         let started = Instant::now();
-        let eval = self
-            .evaluate_leaves(&[rule], &installations, &ctx, &sandbox)
-            .await?;
+        let eval = blocking(|| {
+            self.evaluate_leaves(
+                &[rule],
+                &installations,
+                &ctx,
+                &sandbox,
+                &mut Session::default(),
+            )
+        });
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
         let mut record =
@@ -561,9 +602,7 @@ impl Engine {
             record.changes_at = chrono::DateTime::from_timestamp_millis(at)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
-        if self
-            .effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
-            .await
+        if blocking(|| self.effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record))
             .is_some()
         {
             record.outcome = "would_fire";

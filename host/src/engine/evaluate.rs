@@ -1,13 +1,13 @@
 //! Calling plugins for a rule evaluation: conditions batched one sandboxed call per plugin,
-//! actions one call each.
+//! actions one call each. Plugin work is synchronous and runs off the async workers (see
+//! [`blocking`]), inside the event's [`Session`].
 
 use super::reads::{Parts, reads};
 use super::tree::LeafResult;
-use super::{Engine, EngineError, Installations, LoadedRule};
-use crate::runtime::{Plugin, PreparedContext, Sandbox, redact};
+use super::{Engine, Installations, LoadedRule};
+use crate::runtime::{PreparedContext, Run, Sandbox, Session, redact};
 use ferrule_types::{Context, Effect};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The leaves of several rules, evaluated against one context.
@@ -36,31 +36,59 @@ impl Evaluated {
     }
 }
 
+type EvalRun = Run<Vec<Result<ferrule_types::Verdict, ferrule_types::PluginError>>>;
+type ExecRun = Run<Result<Vec<Effect>, ferrule_types::PluginError>>;
+
+/// Run plugin work (synchronous; a call may take up to its timeout) without holding up the
+/// async workers: on the multi-threaded runtime the worker hands its other tasks on and runs
+/// `f` in place (no thread hand-off, and `f` may borrow); elsewhere `f` runs on a scoped thread.
+pub(super) fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(h) => std::thread::scope(|s| {
+            s.spawn(move || {
+                let _runtime = h.enter();
+                f()
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        }),
+        Err(_) => f(),
+    }
+}
+
+/// Run a future to completion from plugin work (inside [`blocking`]).
+pub(super) fn wait<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(future)
+}
+
 impl Engine {
     /// Evaluate the leaves of several rules against one context: one sandboxed call per plugin.
-    pub(super) async fn evaluate_leaves(
+    pub(super) fn evaluate_leaves(
         &self,
         rules: &[&LoadedRule],
         installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
-    ) -> Result<Evaluated, EngineError> {
-        self.reevaluate(rules, installations, ctx, sandbox, None)
-            .await
+        session: &mut Session,
+    ) -> Evaluated {
+        self.reevaluate(rules, installations, ctx, sandbox, None, session)
     }
 
     /// Evaluate again after the ticket changed in `changed` parts: leaves whose plugin reads
     /// none of them keep their `previous` answers (conditions are pure), the others are
     /// called again; with no previous answers, every leaf is evaluated. A round where no leaf
-    /// needs a call costs no sandbox and no thread hand-off.
-    pub(super) async fn reevaluate(
+    /// needs a call costs nothing.
+    pub(super) fn reevaluate(
         &self,
         rules: &[&LoadedRule],
         installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
         previous: Option<(Evaluated, Parts)>,
-    ) -> Result<Evaluated, EngineError> {
+        session: &mut Session,
+    ) -> Evaluated {
         let (mut out, changed) = match previous {
             Some((previous, changed)) => (previous, Some(changed)),
             None => (
@@ -92,60 +120,28 @@ impl Engine {
             }
         }
         if by_plugin.is_empty() {
-            return Ok(out);
+            return out;
         }
         let prepared = PreparedContext::new(ctx);
-        // One blocking task runs every plugin of the round (one sandboxed call each), so the
-        // async workers never wait on plugin code and there is one thread hop per round.
-        let calls: Vec<(String, Option<Arc<Plugin>>, Vec<String>)> = by_plugin
-            .iter()
-            .map(|(name, uses)| {
-                let configs = uses
-                    .iter()
-                    .map(|(r, l)| rules[*r].configs[*l].clone())
-                    .collect();
-                let plugin = installations
-                    .get(name)
-                    .filter(|i| i.enabled)
-                    .map(|i| i.plugin().clone());
-                ((*name).to_owned(), plugin, configs)
-            })
-            .collect();
-        let sandbox = sandbox.clone();
-        let metrics = self.metrics.clone();
-        #[cfg(feature = "native-plugins")]
-        let (native, plain) = (self.native.clone(), ctx.clone());
-        let slot = self.slot(installations.tenant).await;
-        let runs = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            calls
-                .into_iter()
-                .map(|(name, plugin, configs)| {
-                    #[cfg(feature = "native-plugins")]
-                    if let Some(f) = native.as_ref().and_then(|n| n.get(&name)) {
-                        let result = Ok((f.evaluate)(&plain, &configs));
-                        return (
-                            name,
-                            Some(crate::runtime::Run {
-                                result,
-                                stats: Default::default(),
-                            }),
-                        );
-                    }
-                    let run = plugin.map(|p| {
-                        let started = Instant::now();
-                        let run = p.evaluate(&prepared, &configs, &sandbox);
-                        metrics.plugin_time.observe(started.elapsed().as_secs_f64());
-                        run
-                    });
-                    (name, run)
+        for (name, uses) in by_plugin {
+            let configs: Vec<String> = uses
+                .iter()
+                .map(|(r, l)| rules[*r].configs[*l].clone())
+                .collect();
+            let plugin = installations
+                .get(name)
+                .filter(|i| i.enabled)
+                .map(|i| i.plugin().clone());
+            let run = self.native_evaluate(name, ctx, &configs).or_else(|| {
+                plugin.map(|p| {
+                    let started = Instant::now();
+                    let run = p.evaluate_in(session, &prepared, &configs, sandbox);
+                    self.metrics
+                        .plugin_time
+                        .observe(started.elapsed().as_secs_f64());
+                    run
                 })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| EngineError::Join(e.to_string()))?;
-        for (name, run) in runs {
-            let uses = by_plugin.remove(name.as_str()).unwrap_or_default();
+            });
             let Some(run) = run else {
                 for (r, l) in uses {
                     out.hints[r][l] = None;
@@ -179,18 +175,49 @@ impl Engine {
                 }
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// The natively linked plugin's answers, in the benchmark's native mode.
+    #[cfg(feature = "native-plugins")]
+    fn native_evaluate(&self, name: &str, ctx: &Context, configs: &[String]) -> Option<EvalRun> {
+        let f = self.native.as_ref()?.get(name)?;
+        Some(crate::runtime::Run {
+            result: Ok((f.evaluate)(ctx, configs)),
+            stats: Default::default(),
+        })
+    }
+
+    #[cfg(not(feature = "native-plugins"))]
+    fn native_evaluate(&self, _: &str, _: &Context, _: &[String]) -> Option<EvalRun> {
+        None
+    }
+
+    /// The natively linked action's effects, in the benchmark's native mode.
+    #[cfg(feature = "native-plugins")]
+    fn native_execute(&self, name: &str, config: &str, ctx: &Context) -> Option<ExecRun> {
+        let f = self.native.as_ref()?.get(name)?;
+        Some(crate::runtime::Run {
+            result: Ok((f.execute)(config, ctx)),
+            stats: Default::default(),
+        })
+    }
+
+    #[cfg(not(feature = "native-plugins"))]
+    fn native_execute(&self, _: &str, _: &str, _: &Context) -> Option<ExecRun> {
+        None
     }
 
     /// Run the actions of a rule whose conditions matched: all their effects, or the first error.
-    pub(super) async fn run_actions(
+    /// Each action call gets a fresh store.
+    pub(super) fn run_actions(
         &self,
         rule: &LoadedRule,
         installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
     ) -> (Result<Vec<Effect>, String>, u64) {
-        let prepared = Arc::new(PreparedContext::new(ctx));
+        let prepared = PreparedContext::new(ctx);
         let mut effects = Vec::new();
         let mut fuel = 0;
         for (i, action) in rule.spec.actions.iter().enumerate() {
@@ -203,37 +230,17 @@ impl Engine {
                     fuel,
                 );
             };
-            let plugin = installed.plugin().clone();
-            let config = rule.action_configs[i].clone();
-            let secrets = installed.secrets.clone();
-            let (prepared, sandbox) = (prepared.clone(), installed.action_sandbox(sandbox));
+            let config = &rule.action_configs[i];
             let started = Instant::now();
-            #[cfg(feature = "native-plugins")]
-            let native = self
-                .native
-                .as_ref()
-                .and_then(|n| n.get(&action.plugin))
-                .copied();
-            #[cfg(feature = "native-plugins")]
-            let plain = ctx.clone();
-            let slot = self.slot(installations.tenant).await;
-            let run = match tokio::task::spawn_blocking(move || {
-                let _slot = slot;
-                #[cfg(feature = "native-plugins")]
-                if let Some(f) = native {
-                    let result = Ok((f.execute)(&config, &plain));
-                    return crate::runtime::Run {
-                        result,
-                        stats: Default::default(),
-                    };
-                }
-                plugin.execute(&config, &prepared, &sandbox)
-            })
-            .await
-            {
-                Ok(run) => run,
-                Err(e) => return (Err(format!("actions[{i}]: {e}")), fuel),
-            };
+            let run = self
+                .native_execute(&action.plugin, config, ctx)
+                .unwrap_or_else(|| {
+                    installed.plugin().execute(
+                        config,
+                        &prepared,
+                        &installed.action_sandbox(sandbox),
+                    )
+                });
             self.metrics
                 .plugin_time
                 .observe(started.elapsed().as_secs_f64());
@@ -242,11 +249,11 @@ impl Engine {
                 Ok(Ok(mut e)) => effects.append(&mut e),
                 Ok(Err(e)) => {
                     let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
-                    return (Err(redact(&secrets, text)), fuel);
+                    return (Err(redact(&installed.secrets, text)), fuel);
                 }
                 Err(e) => {
                     let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
-                    return (Err(redact(&secrets, text)), fuel);
+                    return (Err(redact(&installed.secrets, text)), fuel);
                 }
             }
         }

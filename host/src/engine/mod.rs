@@ -4,6 +4,7 @@ mod chain;
 mod context;
 mod effects;
 mod evaluate;
+mod history;
 pub mod installations;
 mod intake;
 pub mod metrics;

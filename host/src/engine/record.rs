@@ -3,9 +3,23 @@
 
 use super::LoadedRule;
 use super::tree::LeafResult;
+use crate::domain::rule::RuleSpec;
 use ferrule_types::{Effect, Event};
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
+
+/// A not-matched run as stored.
+#[derive(Serialize, serde::Deserialize)]
+struct Compact {
+    /// Each leaf's answer: `T`, `F` or `S` (skipped).
+    a: String,
+    /// The event.
+    e: Event,
+    /// Fuel.
+    f: u64,
+    /// Microseconds.
+    d: u64,
+}
 
 /// What one condition leaf answered in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +157,81 @@ impl RunRecord {
     pub fn fail(&mut self, error: String) {
         self.outcome = "failed";
         self.error = Some(error);
+    }
+
+    /// The compact form of a not-matched run whose leaves all answered (None for any other
+    /// run): each leaf's answer as a letter (`T`, `F`, `S` for skipped), the event, fuel and
+    /// time. [`RunRecord::from_compact`] rebuilds the full record from it and the rule's
+    /// revision.
+    pub fn compact(&self) -> Option<String> {
+        if self.outcome != "not_matched" || self.error.is_some() {
+            return None;
+        }
+        let answers: Option<String> = self
+            .conditions
+            .as_ref()?
+            .iter()
+            .map(|c| match c.result {
+                Answer::Is(true) => Some('T'),
+                Answer::Is(false) => Some('F'),
+                Answer::Skipped => Some('S'),
+                Answer::Failed => None,
+            })
+            .collect();
+        let compact = Compact {
+            a: answers?,
+            e: self.event.clone(),
+            f: self.fuel.unwrap_or(0),
+            d: self.duration_us.unwrap_or(0),
+        };
+        serde_json::to_string(&compact).ok()
+    }
+
+    /// The full record of a compact one, with the rule's name and leaves from `rule` (the
+    /// rule at the revision that ran). None when the two do not fit together.
+    pub fn from_compact(
+        text: &str,
+        rule_id: i64,
+        rule_revision: i64,
+        ticket_id: i64,
+        rule: &RuleSpec,
+    ) -> Option<RunRecord> {
+        let compact: Compact = serde_json::from_str(text).ok()?;
+        let mut leaves = Vec::new();
+        rule.conditions.leaves("conditions", &mut leaves);
+        if leaves.len() != compact.a.chars().count() {
+            return None;
+        }
+        let conditions = leaves
+            .iter()
+            .zip(compact.a.chars())
+            .map(|((path, leaf), answer)| ConditionRecord {
+                path: Arc::from(path.as_str()),
+                plugin: Arc::from(leaf.plugin.as_str()),
+                result: match answer {
+                    'T' => Answer::Is(true),
+                    'F' => Answer::Is(false),
+                    _ => Answer::Skipped,
+                },
+                error: None,
+            })
+            .collect();
+        Some(RunRecord {
+            rule_id,
+            rule_revision,
+            rule_name: Arc::from(rule.name.as_str()),
+            ticket_id,
+            event: compact.e,
+            outcome: "not_matched",
+            dry_run: None,
+            reason: None,
+            conditions: Some(conditions),
+            effects: Some(Vec::new()),
+            fuel: Some(compact.f),
+            duration_us: Some(compact.d),
+            changes_at: None,
+            error: None,
+        })
     }
 
     /// The record as the API shows it.

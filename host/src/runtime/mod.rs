@@ -18,7 +18,7 @@ pub use directory::{Directory, StaticDirectory};
 pub use error::RunError;
 pub use grants::{GrantError, Grants};
 pub use limits::Limits;
-pub use plugin::{Plugin, Run, RunStats, WarmCondition};
+pub use plugin::{Plugin, Run, RunStats, Session, WarmCondition};
 pub use state::{LogLine, Sandbox, Secrets, redact};
 
 use ferrule_types::PluginKind;

@@ -250,16 +250,84 @@ impl Plugin {
         })
     }
 
+    /// Evaluate a condition in the event's `session`: the first call of this plugin in the
+    /// session instantiates it in a fresh store, later calls (re-evaluations after effects
+    /// changed the ticket) reuse that instance — one store per (event, plugin), never shared
+    /// between tickets, tenants or events. A call that fails in the sandbox drops the instance.
+    pub fn evaluate_in(
+        &self,
+        session: &mut Session,
+        ctx: &PreparedContext,
+        configs: &[String],
+        sandbox: &Sandbox,
+    ) -> Run<Vec<Result<Verdict, PluginError>>> {
+        let Pre::Condition(pre) = &self.pre else {
+            return not_a(PluginKind::Condition, &self.description.name);
+        };
+        let key = self as *const Plugin as usize;
+        let (mut store, mut instance) = match session.conditions.remove(&key) {
+            Some((store, instance)) => (store, Some(instance)),
+            None => (self.new_store(sandbox), None),
+        };
+        let run = self.call_in(&mut store, sandbox, |store, output| {
+            let condition = match &instance {
+                Some(i) => i,
+                None => instance.insert(pre.instantiate(&mut *store)?),
+            };
+            let answers = condition.ferrule_plugin_condition_plugin().call_evaluate(
+                &mut *store,
+                &ctx.0,
+                configs,
+            )?;
+            if answers.len() != configs.len() {
+                return Ok(Err(RunError::InvalidOutput(format!(
+                    "{} answers for {} configs",
+                    answers.len(),
+                    configs.len()
+                ))));
+            }
+            Ok(answers
+                .into_iter()
+                .map(|a| match a {
+                    Ok(v) => output.verdict(v).map(Ok),
+                    Err(e) => output.error(e).map(Err),
+                })
+                .collect())
+        });
+        if run.result.is_ok()
+            && let Some(instance) = instance
+        {
+            session.conditions.insert(key, (store, instance));
+        }
+        run
+    }
+
+    fn new_store(&self, sandbox: &Sandbox) -> Store<State> {
+        let mut store = Store::new(&self.engine, State::new(sandbox));
+        store.limiter(|s| s);
+        store
+    }
+
     /// One call in a fresh store: limits set, failures classified, usage measured.
     fn call<T>(
         &self,
         sandbox: &Sandbox,
         f: impl FnOnce(&mut Store<State>, &Output) -> wasmtime::Result<Result<T, RunError>>,
     ) -> Run<T> {
+        let mut store = self.new_store(sandbox);
+        self.call_in(&mut store, sandbox, f)
+    }
+
+    /// One call in `store`: limits set for this call, failures classified, usage measured.
+    fn call_in<T>(
+        &self,
+        store: &mut Store<State>,
+        sandbox: &Sandbox,
+        f: impl FnOnce(&mut Store<State>, &Output) -> wasmtime::Result<Result<T, RunError>>,
+    ) -> Run<T> {
         let started = Instant::now();
         let limits = sandbox.limits;
-        let mut store = Store::new(&self.engine, State::new(sandbox));
-        store.limiter(|s| s);
+        store.data_mut().next_call();
         let ticks = limits
             .timeout_ms
             .div_ceil(EPOCH_TICK.as_millis() as u64)
@@ -269,7 +337,7 @@ impl Plugin {
             max_string_bytes: limits.max_string_bytes,
         };
         let outcome = match store.set_fuel(limits.fuel) {
-            Ok(()) => f(&mut store, &output),
+            Ok(()) => f(store, &output),
             Err(e) => Err(e),
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -289,6 +357,21 @@ impl Plugin {
             logs: std::mem::take(&mut state.logs),
         };
         Run { result, stats }
+    }
+}
+
+/// The condition instances of one event's rule run (see [`Plugin::evaluate_in`]).
+#[derive(Default)]
+pub struct Session {
+    conditions:
+        std::collections::HashMap<usize, (Store<State>, super::bindings::condition::Condition)>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("instances", &self.conditions.len())
+            .finish()
     }
 }
 

@@ -96,6 +96,9 @@ pub(crate) struct State {
     log_bytes: usize,
     pub(crate) stdout: MemoryOutputPipe,
     pub(crate) stderr: MemoryOutputPipe,
+    /// Bytes of stdout and stderr already moved into the log (a store kept for several calls
+    /// of one event logs each call's output once).
+    printed: (usize, usize),
     pub(crate) denied: Arc<Mutex<Option<String>>>,
 }
 
@@ -131,8 +134,15 @@ impl State {
             log_bytes: 0,
             stdout,
             stderr,
+            printed: (0, 0),
             denied,
         }
+    }
+
+    /// Start another call on this store: its own log budget and log lines.
+    pub(crate) fn next_call(&mut self) {
+        self.logs.clear();
+        self.log_bytes = 0;
     }
 
     pub(crate) fn push_log(&mut self, level: &'static str, message: String) {
@@ -156,10 +166,13 @@ impl State {
 
     /// Move captured stdout/stderr into the log, and return stderr's text.
     pub(crate) fn drain_output(&mut self) -> String {
-        let out = String::from_utf8_lossy(&self.stdout.contents())
+        let (out, err) = (self.stdout.contents(), self.stderr.contents());
+        let (seen_out, seen_err) = self.printed;
+        self.printed = (out.len(), err.len());
+        let out = String::from_utf8_lossy(out.get(seen_out..).unwrap_or_default())
             .trim_end()
             .to_owned();
-        let err = String::from_utf8_lossy(&self.stderr.contents())
+        let err = String::from_utf8_lossy(err.get(seen_err..).unwrap_or_default())
             .trim_end()
             .to_owned();
         if !out.is_empty() {

@@ -29,8 +29,10 @@ pub struct RunText {
     pub event: &'static str,
     /// The record's outcome.
     pub outcome: String,
-    /// The record JSON.
+    /// The record JSON, or its compact form.
     pub record: String,
+    /// Whether `record` is the compact form of a not-matched run.
+    pub compact: bool,
 }
 
 /// An event to store.
@@ -270,8 +272,8 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
     }
     if !w.runs.is_empty() {
         let mut add = conn.prepare_cached(
-            "INSERT INTO runs (tenant_id, rule_id, rule_revision, ticket_id, event, outcome, record, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO runs (tenant_id, rule_id, rule_revision, ticket_id, event, outcome, record, compact, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for r in &w.runs {
             add.execute(params![
@@ -282,6 +284,7 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
                 r.event,
                 r.outcome,
                 r.record,
+                r.compact,
                 w.now
             ])?;
         }

@@ -14,16 +14,36 @@ pub struct RunRow {
     pub ticket_id: i64,
     pub event: String,
     pub outcome: String,
-    /// The run record JSON.
+    /// The run record JSON, or its compact form (see `compact`).
     pub record: String,
     pub dry_run: bool,
+    /// Whether `record` is the compact form of a not-matched run.
+    pub compact: bool,
     pub created_at: i64,
 }
 
 const RUN_COLUMNS: &str =
-    "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, created_at";
+    "id, rule_id, rule_revision, ticket_id, event, outcome, record, dry_run, compact, created_at";
 
 impl Store {
+    /// A rule's definition at a revision (the rule JSON), if the tenant has it.
+    pub async fn rule_definition(
+        &self,
+        tenant: i64,
+        rule: i64,
+        revision: i64,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.definition FROM rule_revisions r JOIN rules u ON u.id = r.rule_id \
+             WHERE u.tenant_id = ? AND r.rule_id = ? AND r.revision = ?",
+        )
+        .bind(tenant)
+        .bind(rule)
+        .bind(revision)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// Runs of a ticket, newest first.
     pub async fn runs_for_ticket(
         &self,
