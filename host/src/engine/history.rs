@@ -23,14 +23,14 @@ impl Engine {
                 continue;
             }
             let key = (row.rule_id, row.rule_revision);
-            if !rules.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = rules.entry(key) {
                 let spec = self
                     .store()
                     .rule_definition(tenant, row.rule_id, row.rule_revision)
                     .await?
                     .and_then(|d| serde_json::from_str::<Value>(&d).ok())
                     .and_then(|d| RuleSpec::parse(&d).ok());
-                rules.insert(key, spec);
+                slot.insert(spec);
             }
             let full = rules[&key].as_ref().and_then(|spec| {
                 RunRecord::from_compact(
