@@ -6,7 +6,6 @@ use crate::runtime::{CodeCache, Runtime};
 use crate::store::{Sealer, Store, hash_token, new_token};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of `serve`.
@@ -114,7 +113,7 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
             t
         }
     };
-    let engine = Arc::new(engine);
+    let engine = engine.shared();
     tokio::spawn(crate::engine::scheduler::run(engine.clone(), config.tick));
     let state = AppState {
         engine,

@@ -6,7 +6,7 @@
 //! rules ran, and then all of it at once.
 
 use super::effects;
-use super::evaluate::{Evaluated, blocking, wait};
+use super::evaluate::{Evaluated, wait};
 use super::reads;
 use super::record::RunRecord;
 use super::tree;
@@ -189,8 +189,8 @@ impl Engine {
     /// Run `rules` (in order) for one event. A rule that fires applies its effects to the
     /// chain's ticket, and the rules after it are evaluated again against the new ticket.
     /// Returns the events the effects raised and, for time rules, the earliest moment one of
-    /// the rules that did not fire may change its answer. Plugin work: call inside
-    /// [`blocking`], holding one of the tenant's slots.
+    /// the rules that did not fire may change its answer. Plugin work: call on a blocking
+    /// thread, holding one of the tenant's slots (see [`Engine::plugin_work`]).
     fn run_rules(
         &self,
         chain: &mut Chain,
@@ -343,25 +343,30 @@ impl Engine {
     /// whole chain in one stretch of plugin work, holding one of the tenant's slots.
     pub(super) async fn run_events(
         &self,
-        chain: &mut Chain,
+        mut chain: Chain,
         queue: VecDeque<(Event, usize)>,
-    ) -> Result<(), EngineError> {
-        let cache = chain.cache.clone();
-        let heard = queue
-            .iter()
-            .any(|(e, _)| cache.rules.iter().any(|r| r.spec.listens_to(e.kind())));
+    ) -> Result<Chain, EngineError> {
+        let heard = queue.iter().any(|(e, _)| {
+            chain
+                .cache
+                .rules
+                .iter()
+                .any(|r| r.spec.listens_to(e.kind()))
+        });
         if !heard {
             // No rule listens: no plugin work, and no effects to raise more events.
             for _ in &queue {
                 self.metrics.events.inc();
             }
-            return Ok(());
+            return Ok(chain);
         }
-        let _slot = self.slot(chain.tenant.id).await;
-        blocking(|| self.run_events_now(chain, queue))
+        self.plugin_work(chain.tenant.id, move |engine| {
+            engine.run_events_now(&mut chain, queue).map(|()| chain)
+        })
+        .await?
     }
 
-    /// [`Engine::run_events`]' plugin work (inside [`blocking`], holding a slot). Each event
+    /// [`Engine::run_events`]' plugin work (on a blocking thread, holding a slot). Each event
     /// has its own [`Session`]: a plugin's store is never kept from one event to the next.
     fn run_events_now(
         &self,
@@ -488,7 +493,7 @@ impl Engine {
     ) -> Result<Vec<RunRecord>, EngineError> {
         let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
         for _ in 0..ATTEMPTS {
-            let Some((mut chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
+            let Some((chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
                 // No such ticket (any more): nothing to run, and nothing left to process.
                 let mut tx = self.store.begin().await?;
                 self.store.mark_events_processed(&mut tx, &ids).await?;
@@ -496,7 +501,7 @@ impl Engine {
                 return Ok(Vec::new());
             };
             let queue = events.iter().map(|(_, e)| (e.clone(), 0)).collect();
-            self.run_events(&mut chain, queue).await?;
+            let mut chain = self.run_events(chain, queue).await?;
             if self.commit(&mut chain, &ids, None).await?.is_some() {
                 // The change that raised the events made the ticket due for its time rules.
                 self.wake.notify_one();
@@ -518,32 +523,39 @@ impl Engine {
             let cache = chain.cache.clone();
             let closed = context::category_of(&cache.data.statuses, &chain.ticket.status)
                 == ferrule_types::StatusCategory::Closed;
-            let armed: Vec<&LoadedRule> = cache
-                .rules
-                .iter()
-                .filter(|r| matches!(r.spec.trigger, Trigger::Time(_)))
-                .filter(|r| {
-                    fires
-                        .get(&r.id)
-                        .is_none_or(|at| chain.ticket.revision > *at)
-                })
-                .collect();
+            let armed = |chain: &Chain| -> Vec<usize> {
+                (0..cache.rules.len())
+                    .filter(|i| matches!(cache.rules[*i].spec.trigger, Trigger::Time(_)))
+                    .filter(|i| {
+                        fires
+                            .get(&cache.rules[*i].id)
+                            .is_none_or(|at| chain.ticket.revision > *at)
+                    })
+                    .collect()
+            };
+            let armed = armed(&chain);
             let mut next = None;
             if !closed && !armed.is_empty() {
-                let _slot = self.slot(tenant.id).await;
-                next = blocking(|| {
-                    let (raised, hint) = self.run_rules(
-                        &mut chain,
-                        armed,
-                        &Event::ScheduleTick,
-                        &mut Session::default(),
-                    )?;
-                    let queue: VecDeque<(Event, usize)> =
-                        raised.into_iter().map(|e| (e, 1)).collect();
-                    chain.raised.extend(queue.iter().cloned());
-                    self.run_events_now(&mut chain, queue)?;
-                    Ok::<_, EngineError>(hint)
-                })?;
+                let (back, hint) = self
+                    .plugin_work(tenant.id, move |engine| {
+                        let rules = chain.cache.clone();
+                        let armed: Vec<&LoadedRule> =
+                            armed.iter().map(|i| &rules.rules[*i]).collect();
+                        let (raised, hint) = engine.run_rules(
+                            &mut chain,
+                            armed,
+                            &Event::ScheduleTick,
+                            &mut Session::default(),
+                        )?;
+                        let queue: VecDeque<(Event, usize)> =
+                            raised.into_iter().map(|e| (e, 1)).collect();
+                        chain.raised.extend(queue.iter().cloned());
+                        engine.run_events_now(&mut chain, queue)?;
+                        Ok::<_, EngineError>((chain, hint))
+                    })
+                    .await??;
+                chain = back;
+                next = hint;
             }
             if self.commit(&mut chain, &[], Some(next)).await?.is_some() {
                 return Ok(chain.time_fired.len());
@@ -574,40 +586,56 @@ impl Engine {
         };
         let (ctx, sandbox) = (chain.context(&event), chain.sandbox());
         let installations = chain.cache.installations.clone();
-        let rule = &rule.clone().resolve(&installations);
+        let rule = rule.clone().resolve(&installations);
         if let Some(why) = rule.paused() {
-            let mut record = RunRecord::new(rule, ticket_id, &event, "paused");
+            let mut record = RunRecord::new(&rule, ticket_id, &event, "paused");
             record.dry_run = Some(true);
             record.error = Some(why.to_owned());
             return Ok(Some(record.to_json()));
         }
-        let _slot = self.slot(tenant.id).await;
+        let record = self
+            .plugin_work(tenant.id, move |engine| {
+                engine.dry_run_now(&rule, &installations, &ctx, &sandbox, ticket_id, &event)
+            })
+            .await?;
+        Ok(Some(record.to_json()))
+    }
+
+    /// [`Engine::dry_run`]'s plugin work.
+    fn dry_run_now(
+        &self,
+        rule: &LoadedRule,
+        installations: &super::Installations,
+        ctx: &Context,
+        sandbox: &Sandbox,
+        ticket_id: i64,
+        event: &Event,
+    ) -> RunRecord {
         let started = Instant::now();
-        let eval = blocking(|| {
-            self.evaluate_leaves(
-                &[rule],
-                &installations,
-                &ctx,
-                &sandbox,
-                &mut Session::default(),
-            )
-        });
+        let eval = self.evaluate_leaves(
+            &[rule],
+            installations,
+            ctx,
+            sandbox,
+            &mut Session::default(),
+        );
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
         let mut record =
-            RunRecord::evaluated(rule, ticket_id, &event, &eval.results[0], &used, eval.fuel);
+            RunRecord::evaluated(rule, ticket_id, event, &eval.results[0], &used, eval.fuel);
         record.dry_run = Some(true);
         if let Some(at) = eval.hint(0) {
             // When the answer may change with no change to the ticket (time conditions).
             record.changes_at = chrono::DateTime::from_timestamp_millis(at)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
-        if blocking(|| self.effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record))
+        if self
+            .effects_of(rule, installations, ctx, sandbox, decided, &mut record)
             .is_some()
         {
             record.outcome = "would_fire";
         }
         record.duration_us = Some(started.elapsed().as_micros() as u64);
-        Ok(Some(record.to_json()))
+        record
     }
 }

@@ -4,7 +4,7 @@
 
 use super::reads::{Parts, reads};
 use super::tree::LeafResult;
-use super::{Engine, Installations, LoadedRule};
+use super::{Engine, EngineError, Installations, LoadedRule};
 use crate::runtime::{PreparedContext, Run, Sandbox, Session, redact};
 use ferrule_types::{Context, Effect};
 use std::collections::HashMap;
@@ -39,31 +39,31 @@ impl Evaluated {
 type EvalRun = Run<Vec<Result<ferrule_types::Verdict, ferrule_types::PluginError>>>;
 type ExecRun = Run<Result<Vec<Effect>, ferrule_types::PluginError>>;
 
-/// Run plugin work (synchronous; a call may take up to its timeout) without holding up the
-/// async workers: on the multi-threaded runtime the worker hands its other tasks on and runs
-/// `f` in place (no thread hand-off, and `f` may borrow); elsewhere `f` runs on a scoped thread.
-pub(super) fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        Ok(h) => std::thread::scope(|s| {
-            s.spawn(move || {
-                let _runtime = h.enter();
-                f()
-            })
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
-        }),
-        Err(_) => f(),
-    }
-}
-
-/// Run a future to completion from plugin work (inside [`blocking`]).
+/// Run a future to completion from plugin work (on a blocking thread, see
+/// [`Engine::plugin_work`]).
 pub(super) fn wait<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(future)
 }
 
 impl Engine {
+    /// Run plugin work `f` for a tenant: it waits for one of the tenant's slots, then runs on
+    /// a blocking thread (a call may take up to its timeout, so never on the async workers)
+    /// — one hand-off for a whole chain of events, not one per evaluation round or action.
+    pub(super) async fn plugin_work<R: Send + 'static>(
+        &self,
+        tenant: i64,
+        f: impl FnOnce(&Engine) -> R + Send + 'static,
+    ) -> Result<R, EngineError> {
+        let engine = self.this.upgrade().ok_or(EngineError::Stopped)?;
+        let slot = self.slot(tenant).await;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            f(&engine)
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))
+    }
+
     /// Evaluate the leaves of several rules against one context: one sandboxed call per plugin.
     pub(super) fn evaluate_leaves(
         &self,

@@ -86,7 +86,7 @@ impl Engine {
             chain.messages.extend(message.clone());
             let queue: VecDeque<(Event, usize)> = events.iter().map(|e| (e.clone(), 0)).collect();
             chain.raised.extend(queue.iter().cloned());
-            self.run_events(&mut chain, queue).await?;
+            let mut chain = self.run_events(chain, queue).await?;
             if self.commit(&mut chain, &[], None).await?.is_some() {
                 let records = chain.records();
                 return Ok(Created {
@@ -157,7 +157,7 @@ impl Engine {
             }
             let queue: VecDeque<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
             chain.raised.extend(queue.iter().cloned());
-            self.run_events(&mut chain, queue).await?;
+            let mut chain = self.run_events(chain, queue).await?;
             if let Some(written) = self.commit(&mut chain, &[], None).await? {
                 let records = chain.records();
                 return Ok(Some(Changed {
@@ -185,7 +185,7 @@ impl Engine {
             };
             let queue: VecDeque<(Event, usize)> = [(event.clone(), 0)].into();
             chain.raised.extend(queue.iter().cloned());
-            self.run_events(&mut chain, queue).await?;
+            let mut chain = self.run_events(chain, queue).await?;
             if self.commit(&mut chain, &[], None).await?.is_some() {
                 return Ok(Some(chain.records()));
             }

@@ -57,6 +57,9 @@ pub enum EngineError {
     /// The ticket kept changing under the engine; its work stays queued.
     #[error("ticket {0} was changed concurrently too often; its work stays queued")]
     Busy(i64),
+    /// The engine is shutting down.
+    #[error("the engine has stopped")]
+    Stopped,
     /// New ticket ids kept being taken by another writer of the database.
     #[error("new ticket ids kept being taken by another writer of the database; try again")]
     IdsTaken,
@@ -186,6 +189,8 @@ pub struct Engine {
     tenants: Mutex<HashMap<i64, Arc<TenantCache>>>,
     /// Woken when a ticket changed or a rule changed, so the scheduler looks at due work now.
     pub(crate) wake: tokio::sync::Notify,
+    /// The engine itself, for plugin work moved to blocking threads (see [`Engine::shared`]).
+    this: std::sync::Weak<Engine>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -254,6 +259,15 @@ impl Engine {
             metrics: Arc::new(Metrics::default()),
             tenants: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            this: std::sync::Weak::new(),
+        })
+    }
+
+    /// The engine, shared: what runs events needs it behind an `Arc`.
+    pub fn shared(self) -> Arc<Engine> {
+        Arc::new_cyclic(|this| Engine {
+            this: this.clone(),
+            ..self
         })
     }
 
