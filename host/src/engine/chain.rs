@@ -190,7 +190,7 @@ impl Engine {
     /// chain's ticket, and the rules after it are evaluated again against the new ticket.
     /// Returns the events the effects raised and, for time rules, the earliest moment one of
     /// the rules that did not fire may change its answer. Plugin work: call on a blocking
-    /// thread, holding one of the tenant's slots (see [`Engine::plugin_work`]).
+    /// thread, in the tenant's lane (see [`Engine::plugin_work`]).
     fn run_rules(
         &self,
         chain: &mut Chain,
@@ -340,7 +340,7 @@ impl Engine {
     }
 
     /// Run the event rules of each queued event, and of the events their effects raise: the
-    /// whole chain in one stretch of plugin work, holding one of the tenant's slots.
+    /// whole chain in one stretch of plugin work, in the tenant's lane.
     pub(super) async fn run_events(
         &self,
         mut chain: Chain,
@@ -366,7 +366,7 @@ impl Engine {
         .await?
     }
 
-    /// [`Engine::run_events`]' plugin work (on a blocking thread, holding a slot). Each event
+    /// [`Engine::run_events`]' plugin work (on a blocking thread, in the tenant's lane). Each event
     /// has its own [`Session`]: a plugin's store is never kept from one event to the next.
     fn run_events_now(
         &self,

@@ -46,22 +46,27 @@ pub(super) fn wait<F: std::future::Future>(future: F) -> F::Output {
 }
 
 impl Engine {
-    /// Run plugin work `f` for a tenant: it waits for one of the tenant's slots, then runs on
-    /// a blocking thread (a call may take up to its timeout, so never on the async workers)
-    /// — one hand-off for a whole chain of events, not one per evaluation round or action.
+    /// Run plugin work `f` for a tenant in its lane (see [`super::lanes`]): on a blocking
+    /// thread (a call may take up to its timeout, so never on the async workers), at most
+    /// `tenant_concurrency` of the tenant's at once — one hand-off for a whole chain of events,
+    /// not one per evaluation round or action.
     pub(super) async fn plugin_work<R: Send + 'static>(
         &self,
         tenant: i64,
         f: impl FnOnce(&Engine) -> R + Send + 'static,
     ) -> Result<R, EngineError> {
         let engine = self.this.upgrade().ok_or(EngineError::Stopped)?;
-        let slot = self.slot(tenant).await;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            f(&engine)
-        })
-        .await
-        .map_err(|e| EngineError::Join(e.to_string()))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.lanes.submit(
+            tenant,
+            self.tenant_concurrency,
+            Box::new(move || {
+                let _ = answer.send(f(&engine));
+            }),
+        );
+        answered
+            .await
+            .map_err(|_| EngineError::Join("the plugin work stopped without an answer".into()))
     }
 
     /// Evaluate the leaves of several rules against one context: one sandboxed call per plugin.

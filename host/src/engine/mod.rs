@@ -7,6 +7,7 @@ mod evaluate;
 mod history;
 pub mod installations;
 mod intake;
+mod lanes;
 pub mod metrics;
 #[cfg(feature = "native-plugins")]
 mod native;
@@ -178,7 +179,7 @@ pub struct Engine {
     /// Plugin work (sandboxed calls) one tenant may run at once; the rest of its work waits,
     /// so a tenant with slow or hostile plugins cannot take every core or pool slot.
     pub tenant_concurrency: usize,
-    slots: Mutex<HashMap<i64, Arc<tokio::sync::Semaphore>>>,
+    lanes: lanes::Lanes,
     /// Natively linked plugins used instead of the components (benchmark comparison only).
     #[cfg(feature = "native-plugins")]
     native: Option<Arc<HashMap<String, native::NativeFns>>>,
@@ -250,7 +251,7 @@ impl Engine {
             catalog: RwLock::new(Arc::new(catalog)),
             require_signatures: false,
             tenant_concurrency: default_tenant_concurrency(),
-            slots: Mutex::new(HashMap::new()),
+            lanes: Default::default(),
             #[cfg(feature = "native-plugins")]
             native: std::env::var_os("FERRULE_BENCH_NATIVE_PLUGINS").map(|_| {
                 tracing::warn!("plugins run natively, without the sandbox (benchmark mode)");
@@ -269,23 +270,6 @@ impl Engine {
             this: this.clone(),
             ..self
         })
-    }
-
-    /// Wait for one of the tenant's plugin-work slots.
-    pub(crate) async fn slot(&self, tenant: i64) -> tokio::sync::OwnedSemaphorePermit {
-        let semaphore = self
-            .slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(tenant)
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Semaphore::new(self.tenant_concurrency.max(1)))
-            })
-            .clone();
-        semaphore
-            .acquire_owned()
-            .await
-            .expect("tenant semaphores are never closed")
     }
 
     /// Forget what is cached for a tenant; call after any change to its rules, agents,
