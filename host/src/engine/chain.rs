@@ -111,20 +111,24 @@ impl Engine {
         with_fires: bool,
     ) -> Result<Option<(Chain, std::collections::HashMap<i64, i64>)>, EngineError> {
         let cache = self.tenant_cache(tenant).await?;
-        let mut tx = self.store.begin_read().await?;
-        let Some(ticket) = self.store.ticket_in(&mut tx, tenant.id, ticket_id).await? else {
+        // Three reads at once, outside a transaction: if the ticket is written between them,
+        // the chain's write finds another revision and the chain runs again.
+        let store = &self.store;
+        let (ticket, latest, fires) = tokio::join!(
+            store.ticket(tenant.id, ticket_id),
+            store.latest_message_of(tenant.id, ticket_id),
+            async {
+                if with_fires {
+                    store.time_fires_of(ticket_id).await
+                } else {
+                    Ok(Default::default())
+                }
+            }
+        );
+        let Some(ticket) = ticket? else {
             return Ok(None);
         };
-        let latest = self
-            .store
-            .latest_message(&mut tx, tenant.id, ticket_id)
-            .await?;
-        let fires = if with_fires {
-            self.store.time_fires(&mut tx, ticket_id).await?
-        } else {
-            Default::default()
-        };
-        tx.commit().await?;
+        let (latest, fires) = (latest?, fires?);
         Ok(Some((
             Chain::new(tenant.clone(), cache, ticket, latest),
             fires,
@@ -366,6 +370,25 @@ impl Engine {
         .await?
     }
 
+    /// Time rules on a ticket (plugin work): `rules` with the event `schedule_tick`, then the
+    /// event rules of the events their effects raise. The earliest moment one of the time
+    /// rules that did not fire may change its answer.
+    fn run_time_rules(
+        &self,
+        chain: &mut Chain,
+        rules: Vec<&LoadedRule>,
+    ) -> Result<Option<i64>, EngineError> {
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let (raised, hint) =
+            self.run_rules(chain, rules, &Event::ScheduleTick, &mut Session::default())?;
+        let queue: VecDeque<(Event, usize)> = raised.into_iter().map(|e| (e, 1)).collect();
+        chain.raised.extend(queue.iter().cloned());
+        self.run_events_now(chain, queue)?;
+        Ok(hint)
+    }
+
     /// [`Engine::run_events`]' plugin work (on a blocking thread, in the tenant's lane). Each event
     /// has its own [`Session`]: a plugin's store is never kept from one event to the next.
     fn run_events_now(
@@ -534,30 +557,36 @@ impl Engine {
                     .collect()
             };
             let armed = armed(&chain);
-            let mut next = None;
+            // When to look next: nothing armed means nothing to look at until a change.
+            let mut due = Some(None);
             if !closed && !armed.is_empty() {
-                let (back, hint) = self
+                let (back, settled) = self
                     .plugin_work(tenant.id, move |engine| {
                         let rules = chain.cache.clone();
                         let armed: Vec<&LoadedRule> =
                             armed.iter().map(|i| &rules.rules[*i]).collect();
-                        let (raised, hint) = engine.run_rules(
-                            &mut chain,
-                            armed,
-                            &Event::ScheduleTick,
-                            &mut Session::default(),
-                        )?;
-                        let queue: VecDeque<(Event, usize)> =
-                            raised.into_iter().map(|e| (e, 1)).collect();
-                        chain.raised.extend(queue.iter().cloned());
-                        engine.run_events_now(&mut chain, queue)?;
-                        Ok::<_, EngineError>((chain, hint))
+                        let first = engine.run_time_rules(&mut chain, armed.clone())?;
+                        if !chain.changed {
+                            return Ok::<_, EngineError>((chain, Some(first)));
+                        }
+                        // The chain changed the ticket: the time rules that did not fire look
+                        // once more at the ticket as it is now, so the next due time is known
+                        // without another pass.
+                        let rest: Vec<&LoadedRule> = armed
+                            .into_iter()
+                            .filter(|r| !chain.fired.contains(&r.id))
+                            .collect();
+                        let before = chain.ticket.clone();
+                        let again = engine.run_time_rules(&mut chain, rest)?;
+                        // Changed once more: due now, for a fresh look.
+                        let settled = (chain.ticket == before).then_some(again);
+                        Ok((chain, settled))
                     })
                     .await??;
                 chain = back;
-                next = hint;
+                due = settled;
             }
-            if self.commit(&mut chain, &[], Some(next)).await?.is_some() {
+            if self.commit(&mut chain, &[], due).await?.is_some() {
                 return Ok(chain.time_fired.len());
             }
         }

@@ -14,8 +14,9 @@ type StoredEvent = (i64, ferrule_types::Event);
 
 /// Tickets taken per look at the due work.
 const BATCH: i64 = 512;
-/// Tickets processed at once.
-const PARALLEL: usize = 4;
+/// Tickets processed at once: enough that their writes share group commits and their plugin
+/// work follows back to back in the tenant's lane.
+const PARALLEL: usize = 64;
 /// An event still unprocessed this long after it was stored was cut off (a failed request
 /// or a crash) and is processed by the scheduler.
 const ORPHANED_AFTER_MS: i64 = 60_000;

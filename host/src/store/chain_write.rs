@@ -69,7 +69,8 @@ pub struct ChainWrite {
     pub processed: Vec<i64>,
     /// Time rules that fired (recorded at the revision the write leaves).
     pub time_fires: Vec<i64>,
-    /// When the scheduler looks next, for an unchanged ticket (None: leave it).
+    /// When the scheduler looks next, as the scheduler's chain settled it for the ticket as
+    /// the chain leaves it (None: a changed ticket is due now, an unchanged one keeps its time).
     pub due: Option<Option<i64>>,
     /// Whether a written ticket is due for the scheduler now (its tenant has time rules; a
     /// tenant's first time rule makes all its open tickets due).
@@ -165,12 +166,18 @@ fn insert_ticket(conn: &Connection, w: &ChainWrite, customer_id: i64) -> Result<
 
 fn update_ticket(conn: &Connection, w: &ChainWrite) -> Result<(), WriteError> {
     let t = &w.ticket;
+    // Every change makes the ticket due for the scheduler's look at its time rules, unless the
+    // scheduler's own chain already looked at the changed ticket and settled when.
+    let (set_due, due) = match w.due {
+        Some(settled) => (true, settled),
+        None => (w.due_now, Some(w.now)),
+    };
     let done = conn
         .prepare_cached(
             "UPDATE tickets SET subject = ?1, status = ?2, status_changed_at = ?3, category = ?4, priority = ?5, \
              ticket_type = ?6, inbox_id = ?7, account = ?8, assignee_id = ?9, assigned_at = ?10, tags = ?11, \
              language = ?12, updated_at = ?13, closed_at = ?14, last_customer_message_at = ?15, \
-             last_agent_message_at = ?16, answered = ?17, revision = revision + 1, due_at = COALESCE(?18, due_at) \
+             last_agent_message_at = ?16, answered = ?17, revision = revision + 1, due_at = CASE WHEN ?22 THEN ?18 ELSE due_at END \
              WHERE tenant_id = ?19 AND id = ?20 AND revision = ?21",
         )?
         .execute(params![
@@ -191,11 +198,11 @@ fn update_ticket(conn: &Connection, w: &ChainWrite) -> Result<(), WriteError> {
             t.last_customer_message_at,
             t.last_agent_message_at,
             t.answered,
-            // Every change makes the ticket due for the scheduler's look at its time rules.
-            w.due_now.then_some(w.now),
+            due,
             w.tenant,
             t.id,
             t.revision,
+            set_due,
         ])?;
     if done == 1 {
         Ok(())

@@ -1,6 +1,6 @@
 //! The scheduler's state: which tickets are due, and which time rules fired at which revision.
 
-use super::{Result, Store, Tx, now_ms};
+use super::{Result, Store, now_ms};
 use std::collections::HashMap;
 
 /// A ticket whose time rules are due.
@@ -36,11 +36,11 @@ impl Store {
     }
 
     /// The time rules that fired for a ticket, with the ticket revision each fired at.
-    pub async fn time_fires(&self, tx: &mut Tx, ticket: i64) -> Result<HashMap<i64, i64>> {
+    pub async fn time_fires_of(&self, ticket: i64) -> Result<HashMap<i64, i64>> {
         let rows: Vec<(i64, i64)> =
             sqlx::query_as("SELECT rule_id, ticket_revision FROM time_fires WHERE ticket_id = ?")
                 .bind(ticket)
-                .fetch_all(&mut **tx)
+                .fetch_all(self.pool())
                 .await?;
         Ok(rows.into_iter().collect())
     }

@@ -200,18 +200,13 @@ impl Store {
     }
 
     /// The latest message of a ticket.
-    pub async fn latest_message(
-        &self,
-        tx: &mut Tx,
-        tenant: i64,
-        ticket: i64,
-    ) -> Result<Option<MessageRow>> {
+    pub async fn latest_message_of(&self, tenant: i64, ticket: i64) -> Result<Option<MessageRow>> {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE tenant_id = ? AND ticket_id = ? ORDER BY sent_at DESC, id DESC LIMIT 1"
         )))
         .bind(tenant)
         .bind(ticket)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(self.pool())
         .await?)
     }
 
