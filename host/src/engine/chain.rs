@@ -171,12 +171,13 @@ impl Engine {
         sandbox: &Sandbox,
         decided: Result<bool, String>,
         record: &mut RunRecord,
+        session: &mut Session,
     ) -> Option<Vec<Effect>> {
         match decided {
             Err(e) => record.fail(e),
             Ok(false) => record.outcome = "not_matched",
             Ok(true) => {
-                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox);
+                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox, session);
                 record.fuel = Some(record.fuel.unwrap_or(0) + fuel);
                 match effects {
                     Err(e) => record.fail(e),
@@ -247,9 +248,15 @@ impl Engine {
             );
             eval.fuel = 0;
             let hint = eval.hint(index);
-            if let Some(mut effects) =
-                self.effects_of(rule, &installations, &ctx, &sandbox, decided, &mut record)
-            {
+            if let Some(mut effects) = self.effects_of(
+                rule,
+                &installations,
+                &ctx,
+                &sandbox,
+                decided,
+                &mut record,
+                session,
+            ) {
                 if effects::mentions_conversation(&effects) {
                     let summary = wait(self.conversation(chain))?;
                     effects::fill_conversation(&mut effects, &summary);
@@ -641,13 +648,8 @@ impl Engine {
         event: &Event,
     ) -> RunRecord {
         let started = Instant::now();
-        let eval = self.evaluate_leaves(
-            &[rule],
-            installations,
-            ctx,
-            sandbox,
-            &mut Session::default(),
-        );
+        let mut session = Session::default();
+        let eval = self.evaluate_leaves(&[rule], installations, ctx, sandbox, &mut session);
         let mut used = Vec::new();
         let decided = tree::decide(&rule.spec.conditions, &eval.results[0], &mut used);
         let mut record =
@@ -659,7 +661,15 @@ impl Engine {
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         if self
-            .effects_of(rule, installations, ctx, sandbox, decided, &mut record)
+            .effects_of(
+                rule,
+                installations,
+                ctx,
+                sandbox,
+                decided,
+                &mut record,
+                &mut session,
+            )
             .is_some()
         {
             record.outcome = "would_fire";

@@ -214,13 +214,14 @@ impl Engine {
     }
 
     /// Run the actions of a rule whose conditions matched: all their effects, or the first error.
-    /// Each action call gets a fresh store.
+    /// An action plugin's instance is kept for the event's later calls of it (`session`).
     pub(super) fn run_actions(
         &self,
         rule: &LoadedRule,
         installations: &Installations,
         ctx: &Context,
         sandbox: &Sandbox,
+        session: &mut Session,
     ) -> (Result<Vec<Effect>, String>, u64) {
         let prepared = PreparedContext::new(ctx);
         let mut effects = Vec::new();
@@ -240,7 +241,8 @@ impl Engine {
             let run = self
                 .native_execute(&action.plugin, config, ctx)
                 .unwrap_or_else(|| {
-                    installed.plugin().execute(
+                    installed.plugin().execute_in(
+                        session,
                         config,
                         &prepared,
                         &installed.action_sandbox(sandbox),

@@ -302,6 +302,54 @@ impl Plugin {
         run
     }
 
+    /// Run an action in the event's `session`: like [`Plugin::evaluate_in`], the first call of
+    /// this plugin in the session instantiates it in a fresh store and later calls of the same
+    /// event reuse it; a call that fails in the sandbox drops the instance.
+    pub fn execute_in(
+        &self,
+        session: &mut Session,
+        config: &str,
+        ctx: &PreparedContext,
+        sandbox: &Sandbox,
+    ) -> Run<Result<Vec<Effect>, PluginError>> {
+        let Pre::Action(pre) = &self.pre else {
+            return not_a(PluginKind::Action, &self.description.name);
+        };
+        let key = self as *const Plugin as usize;
+        let (mut store, mut instance) = match session.actions.remove(&key) {
+            Some((store, instance)) => (store, Some(instance)),
+            None => (self.new_store(sandbox), None),
+        };
+        let max_effects = sandbox.limits.max_effects;
+        let run = self.call_in(&mut store, sandbox, |store, output| {
+            let action = match &instance {
+                Some(i) => i,
+                None => instance.insert(pre.instantiate(&mut *store)?),
+            };
+            let answer =
+                action
+                    .ferrule_plugin_action_plugin()
+                    .call_execute(&mut *store, config, &ctx.0)?;
+            Ok(match answer {
+                Ok(effects) if effects.len() > max_effects => Err(RunError::InvalidOutput(
+                    format!("{} effects; the limit is {max_effects}", effects.len()),
+                )),
+                Ok(effects) => effects
+                    .into_iter()
+                    .map(|e| output.effect(e))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Ok),
+                Err(e) => output.error(e).map(Err),
+            })
+        });
+        if run.result.is_ok()
+            && let Some(instance) = instance
+        {
+            session.actions.insert(key, (store, instance));
+        }
+        run
+    }
+
     fn new_store(&self, sandbox: &Sandbox) -> Store<State> {
         let mut store = Store::new(&self.engine, State::new(sandbox));
         store.limiter(|s| s);
@@ -360,17 +408,20 @@ impl Plugin {
     }
 }
 
-/// The condition instances of one event's rule run (see [`Plugin::evaluate_in`]).
+/// The plugin instances of one event's rule run (see [`Plugin::evaluate_in`],
+/// [`Plugin::execute_in`]).
 #[derive(Default)]
 pub struct Session {
     conditions:
         std::collections::HashMap<usize, (Store<State>, super::bindings::condition::Condition)>,
+    actions: std::collections::HashMap<usize, (Store<State>, super::bindings::action::Action)>,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("instances", &self.conditions.len())
+            .field("conditions", &self.conditions.len())
+            .field("actions", &self.actions.len())
             .finish()
     }
 }
