@@ -161,34 +161,33 @@ impl Engine {
         ))
     }
 
-    /// Settle a rule's conditions and, when they hold, run its actions: the effects to apply,
-    /// or None with `record` saying why not (`not_matched` or `failed`).
+    /// Settle a rule's conditions (`record.outcome`, set by the caller from the tree's answer)
+    /// and, when they hold, run its actions: the effects to apply, or None with `record` saying
+    /// why not (`not_matched` or `failed`).
     pub(super) fn effects_of(
         &self,
         rule: &LoadedRule,
         installations: &super::Installations,
         ctx: &Context,
         sandbox: &Sandbox,
-        decided: Result<bool, String>,
         record: &mut RunRecord,
         session: &mut Session,
     ) -> Option<Vec<Effect>> {
-        match decided {
-            Err(e) => record.fail(e),
-            Ok(false) => record.outcome = "not_matched",
-            Ok(true) => {
-                let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox, session);
-                record.fuel = Some(record.fuel.unwrap_or(0) + fuel);
-                match effects {
-                    Err(e) => record.fail(e),
-                    Ok(effects) => {
-                        record.effects = Some(effects.clone());
-                        return Some(effects);
-                    }
-                }
+        if record.outcome != "matched" {
+            return None;
+        }
+        let (effects, fuel) = self.run_actions(rule, installations, ctx, sandbox, session);
+        record.fuel = Some(record.fuel.unwrap_or(0) + fuel);
+        match effects {
+            Err(e) => {
+                record.fail(e);
+                None
+            }
+            Ok(effects) => {
+                record.effects = Some(effects.clone());
+                Some(effects)
             }
         }
-        None
     }
 
     /// Run `rules` (in order) for one event. A rule that fires applies its effects to the
@@ -248,15 +247,10 @@ impl Engine {
             );
             eval.fuel = 0;
             let hint = eval.hint(index);
-            if let Some(mut effects) = self.effects_of(
-                rule,
-                &installations,
-                &ctx,
-                &sandbox,
-                decided,
-                &mut record,
-                session,
-            ) {
+            record.settle(decided);
+            if let Some(mut effects) =
+                self.effects_of(rule, &installations, &ctx, &sandbox, &mut record, session)
+            {
                 if effects::mentions_conversation(&effects) {
                     let summary = wait(self.conversation(chain))?;
                     effects::fill_conversation(&mut effects, &summary);
@@ -655,21 +649,14 @@ impl Engine {
         let mut record =
             RunRecord::evaluated(rule, ticket_id, event, &eval.results[0], &used, eval.fuel);
         record.dry_run = Some(true);
+        record.settle(decided);
         if let Some(at) = eval.hint(0) {
             // When the answer may change with no change to the ticket (time conditions).
             record.changes_at = chrono::DateTime::from_timestamp_millis(at)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
         if self
-            .effects_of(
-                rule,
-                installations,
-                ctx,
-                sandbox,
-                decided,
-                &mut record,
-                &mut session,
-            )
+            .effects_of(rule, installations, ctx, sandbox, &mut record, &mut session)
             .is_some()
         {
             record.outcome = "would_fire";

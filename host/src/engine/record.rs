@@ -153,6 +153,16 @@ impl RunRecord {
         }
     }
 
+    /// Set the outcome from the condition tree's answer: `matched` (its actions run next),
+    /// `not_matched`, or `failed` with the error that decided it.
+    pub fn settle(&mut self, decided: Result<bool, String>) {
+        match decided {
+            Ok(true) => self.outcome = "matched",
+            Ok(false) => self.outcome = "not_matched",
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// Mark the run failed.
     pub fn fail(&mut self, error: String) {
         self.outcome = "failed";
