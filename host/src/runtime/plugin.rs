@@ -171,36 +171,15 @@ impl Plugin {
         })
     }
 
-    /// Evaluate a condition for every config against one context: one answer per config.
+    /// Evaluate a condition for every config against one context, in a fresh store: one
+    /// answer per config.
     pub fn evaluate(
         &self,
         ctx: &PreparedContext,
         configs: &[String],
         sandbox: &Sandbox,
     ) -> Run<Vec<Result<Verdict, PluginError>>> {
-        let Pre::Condition(pre) = &self.pre else {
-            return not_a(PluginKind::Condition, &self.description.name);
-        };
-        self.call(sandbox, |store, output| {
-            let answers = pre
-                .instantiate(&mut *store)?
-                .ferrule_plugin_condition_plugin()
-                .call_evaluate(&mut *store, &ctx.0, configs)?;
-            if answers.len() != configs.len() {
-                return Ok(Err(RunError::InvalidOutput(format!(
-                    "{} answers for {} configs",
-                    answers.len(),
-                    configs.len()
-                ))));
-            }
-            Ok(answers
-                .into_iter()
-                .map(|a| match a {
-                    Ok(v) => output.verdict(v).map(Ok),
-                    Err(e) => output.error(e).map(Err),
-                })
-                .collect())
-        })
+        self.evaluate_in(&mut Session::default(), ctx, configs, sandbox)
     }
 
     /// One condition instance for many calls, for benchmarks and tools. The engine never uses
@@ -220,34 +199,14 @@ impl Plugin {
         Ok(WarmCondition { store, instance })
     }
 
-    /// Run an action: the effects it asks for.
+    /// Run an action in a fresh store: the effects it asks for.
     pub fn execute(
         &self,
         config: &str,
         ctx: &PreparedContext,
         sandbox: &Sandbox,
     ) -> Run<Result<Vec<Effect>, PluginError>> {
-        let Pre::Action(pre) = &self.pre else {
-            return not_a(PluginKind::Action, &self.description.name);
-        };
-        let max_effects = sandbox.limits.max_effects;
-        self.call(sandbox, |store, output| {
-            let answer = pre
-                .instantiate(&mut *store)?
-                .ferrule_plugin_action_plugin()
-                .call_execute(&mut *store, config, &ctx.0)?;
-            Ok(match answer {
-                Ok(effects) if effects.len() > max_effects => Err(RunError::InvalidOutput(
-                    format!("{} effects; the limit is {max_effects}", effects.len()),
-                )),
-                Ok(effects) => effects
-                    .into_iter()
-                    .map(|e| output.effect(e))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Ok),
-                Err(e) => output.error(e).map(Err),
-            })
-        })
+        self.execute_in(&mut Session::default(), config, ctx, sandbox)
     }
 
     /// Evaluate a condition in the event's `session`: the first call of this plugin in the
