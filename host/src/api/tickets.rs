@@ -551,17 +551,7 @@ async fn add_message(
     let changed = detached(async move { engine.change_ticket(&tenant, ticket_id, change).await })
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
-    let row = MessageRow {
-        id: changed.message_id.unwrap_or_default(),
-        ticket_id,
-        author: message.author,
-        direction: message.direction,
-        subject: message.subject,
-        body: message.body,
-        language: message.language,
-        rule_id: None,
-        sent_at: message.sent_at,
-    };
+    let row = message.stored(changed.message_id.unwrap_or_default(), ticket_id);
     let mut out = message_json(&row);
     out["runs"] = runs_summary(&changed.records);
     Ok((StatusCode::CREATED, Json(out)))

@@ -91,11 +91,6 @@ impl Chain {
     fn sandbox(&self) -> Sandbox {
         Sandbox::new(Limits::CONDITION).with_directory(self.cache.data.directory.clone())
     }
-
-    /// The run records.
-    pub fn records(&self) -> Vec<RunRecord> {
-        self.runs.clone()
-    }
 }
 
 /// When a time rule that failed is tried again.
@@ -144,17 +139,7 @@ impl Engine {
                 .messages(chain.tenant.id, chain.ticket.id)
                 .await?
         };
-        messages.extend(chain.messages.iter().map(|r| MessageRow {
-            id: 0,
-            ticket_id: chain.ticket.id,
-            author: r.author.clone(),
-            direction: r.direction.clone(),
-            subject: r.subject.clone(),
-            body: r.body.clone(),
-            language: r.language.clone(),
-            rule_id: r.rule_id,
-            sent_at: r.sent_at,
-        }));
+        messages.extend(chain.messages.iter().map(|r| r.stored(0, chain.ticket.id)));
         Ok(effects::conversation_summary(
             &messages,
             &chain.ticket.customer_name,
@@ -255,8 +240,6 @@ impl Engine {
                     let summary = wait(self.conversation(chain))?;
                     effects::fill_conversation(&mut effects, &summary);
                 }
-                let before = chain.ticket.clone();
-                let latest_before = chain.latest.clone();
                 let mut ticket = chain.ticket.clone();
                 let data = &chain.cache.data;
                 match effects::apply(
@@ -272,24 +255,15 @@ impl Engine {
                         record.outcome = "fired";
                         record.duration_us = Some(started.elapsed().as_micros() as u64);
                         self.metrics.runs("fired").inc();
-                        chain.ticket = ticket;
+                        let before = std::mem::replace(&mut chain.ticket, ticket);
+                        let latest_before = chain.latest.clone();
                         chain.changed |= applied.changed;
                         chain.fired.insert(rule.id);
                         if time_rule {
                             chain.time_fired.push(rule.id);
                         }
                         for reply in applied.replies {
-                            chain.latest = Some(MessageRow {
-                                id: 0,
-                                ticket_id,
-                                author: reply.author.clone(),
-                                direction: reply.direction.clone(),
-                                subject: reply.subject.clone(),
-                                body: reply.body.clone(),
-                                language: reply.language.clone(),
-                                rule_id: reply.rule_id,
-                                sent_at: reply.sent_at,
-                            });
+                            chain.latest = Some(reply.stored(0, ticket_id));
                             chain.messages.push(reply);
                         }
                         chain
@@ -529,7 +503,7 @@ impl Engine {
             if self.commit(&mut chain, &ids, None).await?.is_some() {
                 // The change that raised the events made the ticket due for its time rules.
                 self.wake.notify_one();
-                return Ok(chain.records());
+                return Ok(chain.runs);
             }
         }
         Err(EngineError::Busy(ticket_id))
@@ -547,17 +521,15 @@ impl Engine {
             let cache = chain.cache.clone();
             let closed = context::category_of(&cache.data.statuses, &chain.ticket.status)
                 == ferrule_types::StatusCategory::Closed;
-            let armed = |chain: &Chain| -> Vec<usize> {
-                (0..cache.rules.len())
-                    .filter(|i| matches!(cache.rules[*i].spec.trigger, Trigger::Time(_)))
-                    .filter(|i| {
-                        fires
-                            .get(&cache.rules[*i].id)
-                            .is_none_or(|at| chain.ticket.revision > *at)
-                    })
-                    .collect()
-            };
-            let armed = armed(&chain);
+            // Indices (not references) into the cached rules: the chain moves to the lane.
+            let armed: Vec<usize> = (0..cache.rules.len())
+                .filter(|i| matches!(cache.rules[*i].spec.trigger, Trigger::Time(_)))
+                .filter(|i| {
+                    fires
+                        .get(&cache.rules[*i].id)
+                        .is_none_or(|at| chain.ticket.revision > *at)
+                })
+                .collect();
             // When to look next: nothing armed means nothing to look at until a change.
             let mut due = Some(None);
             if !closed && !armed.is_empty() {

@@ -6,7 +6,7 @@
 use super::chain::{ATTEMPTS, Chain};
 use super::record::RunRecord;
 use super::{Engine, EngineError};
-use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketRow};
+use crate::store::{NewMessage, NewTicket, Tenant, TicketRow};
 use ferrule_types::Event;
 use std::collections::VecDeque;
 
@@ -70,17 +70,7 @@ impl Engine {
         for _ in 0..ATTEMPTS {
             let (id, number) = self.store.allocate_ticket(tenant.id).await?;
             let ticket = row(id, number, new, message.as_ref().map(|m| m.sent_at));
-            let latest = message.as_ref().map(|m| MessageRow {
-                id: 0,
-                ticket_id: id,
-                author: m.author.clone(),
-                direction: m.direction.clone(),
-                subject: m.subject.clone(),
-                body: m.body.clone(),
-                language: m.language.clone(),
-                rule_id: None,
-                sent_at: m.sent_at,
-            });
+            let latest = message.as_ref().map(|m| m.stored(0, id));
             let mut chain = Chain::new(tenant.clone(), cache.clone(), ticket, latest);
             chain.created = true;
             chain.messages.extend(message.clone());
@@ -88,10 +78,9 @@ impl Engine {
             chain.raised.extend(queue.iter().cloned());
             let mut chain = self.run_events(chain, queue).await?;
             if self.commit(&mut chain, &[], None).await?.is_some() {
-                let records = chain.records();
                 return Ok(Created {
                     ticket: chain.ticket,
-                    records,
+                    records: chain.runs,
                 });
             }
         }
@@ -142,28 +131,17 @@ impl Engine {
             chain.changed = true;
             let has_message = message.is_some();
             if let Some(m) = message {
-                chain.latest = Some(MessageRow {
-                    id: 0,
-                    ticket_id,
-                    author: m.author.clone(),
-                    direction: m.direction.clone(),
-                    subject: m.subject.clone(),
-                    body: m.body.clone(),
-                    language: m.language.clone(),
-                    rule_id: m.rule_id,
-                    sent_at: m.sent_at,
-                });
+                chain.latest = Some(m.stored(0, ticket_id));
                 chain.messages.push(m);
             }
             let queue: VecDeque<(Event, usize)> = events.into_iter().map(|e| (e, 0)).collect();
             chain.raised.extend(queue.iter().cloned());
             let mut chain = self.run_events(chain, queue).await?;
             if let Some(written) = self.commit(&mut chain, &[], None).await? {
-                let records = chain.records();
                 return Ok(Some(Changed {
                     ticket: chain.ticket,
                     message_id: written.message_ids.first().copied().filter(|_| has_message),
-                    records,
+                    records: chain.runs,
                 }));
             }
         }
@@ -187,7 +165,7 @@ impl Engine {
             chain.raised.extend(queue.iter().cloned());
             let mut chain = self.run_events(chain, queue).await?;
             if self.commit(&mut chain, &[], None).await?.is_some() {
-                return Ok(Some(chain.records()));
+                return Ok(Some(chain.runs));
             }
         }
         Err(EngineError::Busy(ticket_id))

@@ -92,6 +92,23 @@ pub struct NewMessage {
     pub sent_at: i64,
 }
 
+impl NewMessage {
+    /// The message as a row with `id` on `ticket` (0 for one not written yet).
+    pub fn stored(&self, id: i64, ticket: i64) -> MessageRow {
+        MessageRow {
+            id,
+            ticket_id: ticket,
+            author: self.author.clone(),
+            direction: self.direction.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            language: self.language.clone(),
+            rule_id: self.rule_id,
+            sent_at: self.sent_at,
+        }
+    }
+}
+
 /// A stored message.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
