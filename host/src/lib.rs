@@ -8,6 +8,8 @@ pub mod api;
 pub mod builtin;
 /// The plugin catalog (built-in and uploaded plugins by version) and upload signatures.
 pub mod catalog;
+/// Mailboxes in, deliveries out.
+pub mod channels;
 /// The `ferrule` command line.
 pub mod cli;
 /// Plain domain types: rules and their JSON shape.

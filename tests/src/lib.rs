@@ -1,5 +1,6 @@
-//! Shared helpers of the end-to-end tests in `tests/`: the hostile components and a small HTTP
-//! server that speaks the LibreTranslate and OpenAI protocols.
+//! Shared helpers of the end-to-end tests in `tests/`: the hostile components, a small HTTP
+//! server that speaks the LibreTranslate and OpenAI protocols, and real mail servers (Dovecot,
+//! aiosmtpd).
 
 /// Hostile components built from `components/` by the build script.
 pub mod components {
@@ -7,4 +8,5 @@ pub mod components {
 }
 
 pub mod fake_services;
+pub mod mail_servers;
 pub mod server;

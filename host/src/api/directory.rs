@@ -1,10 +1,12 @@
-//! `GET|POST /agents`, `GET|POST /inboxes`.
+//! `GET|POST /agents`, `GET|POST /inboxes`, `GET|PATCH /inboxes/{id}` (with the inbox's
+//! `email` block: its mailbox and SMTP server, passwords write-only).
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Body, TenantCaller};
-use crate::store::{AgentRow, InboxRow, NewAgent, NewInbox};
-use axum::extract::State;
+use super::email_settings::{EmailBody, email};
+use super::extract::{Body, TenantCaller, id};
+use crate::store::{AgentRow, InboxRow, NewAgent, NewInbox, Secret};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -49,12 +51,49 @@ pub struct NewInboxBody {
     /// Priority given to new tickets of the inbox that have none.
     #[serde(default)]
     pub default_priority: Option<String>,
+    /// The inbox's mailbox (IMAP) and SMTP server.
+    #[serde(default)]
+    pub email: Option<EmailBody>,
+}
+
+/// `PATCH /inboxes/{id}` body: the fields to change (`null` clears).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchInboxBody {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Group of inboxes.
+    #[serde(default, deserialize_with = "some")]
+    pub group: Option<Option<String>>,
+    /// Working-hours calendar.
+    #[serde(default, deserialize_with = "some")]
+    #[schemars(with = "Option<Value>")]
+    pub working_hours: Option<Option<Value>>,
+    /// Category given to new tickets of the inbox that have none.
+    #[serde(default, deserialize_with = "some")]
+    pub default_category: Option<Option<String>>,
+    /// Priority given to new tickets of the inbox that have none.
+    #[serde(default, deserialize_with = "some")]
+    pub default_priority: Option<Option<String>>,
+    /// The `email` block, replaced whole (passwords left out stay as stored); `null` removes it.
+    #[serde(default, deserialize_with = "some")]
+    pub email: Option<Option<EmailBody>>,
+}
+
+fn some<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::deserialize(d)?))
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/agents", get(list_agents).post(create_agent))
         .route("/inboxes", get(list_inboxes).post(create_inbox))
+        .route("/inboxes/{id}", get(show_inbox).patch(patch_inbox))
 }
 
 /// A calendar from JSON; errors name the calendar's part.
@@ -142,9 +181,117 @@ async fn create_inbox(
         default_category: b.default_category,
         default_priority: b.default_priority,
     };
-    let row = s.engine.store().create_inbox(t.id, &new).await?;
+    let settings = b.email.map(email).transpose()?;
+    let store = s.engine.store();
+    let row = store.create_inbox(t.id, &new).await?;
+    if let Some((email, imap, smtp)) = settings {
+        store
+            .set_inbox_email(t.id, row.id, Some(&email), imap, smtp)
+            .await?;
+        s.engine.mailboxes_changed();
+    }
     s.engine.invalidate(t.id);
-    Ok((StatusCode::CREATED, Json(inbox_json(&row))))
+    Ok((StatusCode::CREATED, Json(inbox_view(&s, t.id, &row).await?)))
+}
+
+async fn show_inbox(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(inbox): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let inbox = id(&inbox, "inbox")?;
+    let row = s
+        .engine
+        .store()
+        .inbox(t.id, inbox)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inbox"))?;
+    Ok(Json(inbox_view(&s, t.id, &row).await?))
+}
+
+async fn patch_inbox(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path(inbox): Path<String>,
+    Body(b): Body<PatchInboxBody>,
+) -> Result<Json<Value>, ApiError> {
+    let inbox = id(&inbox, "inbox")?;
+    let store = s.engine.store();
+    if store.inbox(t.id, inbox).await?.is_none() {
+        return Err(ApiError::not_found("inbox"));
+    }
+    let name = b.name.as_deref().map(name).transpose()?;
+    let hours = match b.working_hours {
+        Some(h) => Some(calendar(h)?),
+        None => None,
+    };
+    let settings = match b.email {
+        Some(Some(e)) => Some(Some(email(e)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    store
+        .update_inbox(
+            t.id,
+            inbox,
+            name.as_deref(),
+            b.group.as_ref().map(|g| g.as_deref()),
+            hours.as_ref().map(|h| h.as_ref()),
+            b.default_category.as_ref().map(|c| c.as_deref()),
+            b.default_priority.as_ref().map(|p| p.as_deref()),
+        )
+        .await?;
+    match settings {
+        Some(Some((email, imap, smtp))) => {
+            store
+                .set_inbox_email(t.id, inbox, Some(&email), imap, smtp)
+                .await?;
+            s.engine.mailboxes_changed();
+        }
+        Some(None) => {
+            store
+                .set_inbox_email(t.id, inbox, None, Secret::Set(None), Secret::Set(None))
+                .await?;
+            s.engine.mailboxes_changed();
+        }
+        None => {}
+    }
+    s.engine.invalidate(t.id);
+    let row = store
+        .inbox(t.id, inbox)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inbox"))?;
+    Ok(Json(inbox_view(&s, t.id, &row).await?))
+}
+
+/// An inbox with its e-mail settings (passwords only as `password_set`) and the mailbox
+/// worker's status.
+async fn inbox_view(s: &AppState, tenant: i64, row: &InboxRow) -> Result<Value, ApiError> {
+    let mut v = inbox_json(row);
+    let store = s.engine.store();
+    if let Some(e) = store.inbox_email(tenant, row.id).await? {
+        let mut email = serde_json::to_value(&e.email).unwrap_or(Value::Null);
+        if let Some(imap) = email.get_mut("imap").filter(|i| i.is_object()) {
+            imap["password_set"] = e.imap_password.is_some().into();
+        }
+        if let Some(smtp) = email.get_mut("smtp").filter(|i| i.is_object()) {
+            smtp["password_set"] = e.smtp_password.is_some().into();
+        }
+        let state = store.mailbox_state(row.id).await?;
+        email["status"] = match (&e.email.imap, state) {
+            (None, _) => Value::Null,
+            (Some(_), None) => json!({"state": "connecting", "last_poll_at": null, "last_error": null,
+                                      "imported": 0, "refused": 0}),
+            (Some(_), Some(m)) => {
+                json!({"state": m.state, "last_poll_at": super::time::format_opt(m.last_poll_at),
+                       "last_error": m.last_error, "imported": m.imported, "refused": m.refused})
+            }
+        };
+        v["email"] = email;
+    } else {
+        v["email"] = Value::Null;
+    }
+    Ok(v)
 }
 
 async fn list_inboxes(
@@ -152,7 +299,9 @@ async fn list_inboxes(
     State(s): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     let rows = s.engine.store().inboxes(t.id).await?;
-    Ok(Json(
-        json!({"inboxes": rows.iter().map(inbox_json).collect::<Vec<_>>()}),
-    ))
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(inbox_view(&s, t.id, row).await?);
+    }
+    Ok(Json(json!({ "inboxes": items })))
 }

@@ -1,7 +1,9 @@
 //! The REST API under `/api/v1`. Each resource module owns its routes; handlers parse and check
 //! input, call the engine or the store, and shape the JSON.
 
+mod channels;
 mod directory;
+mod email_settings;
 pub mod error;
 mod extract;
 mod installations;
@@ -44,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(tenants::routes())
         .merge(directory::routes())
+        .merge(channels::routes())
         .merge(tickets::routes())
         .merge(rules::routes())
         .merge(runs::routes())

@@ -5,8 +5,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Params, TenantCaller, id};
 use super::time;
-use crate::engine::Change;
-use crate::store::{MessageRow, NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
+use crate::engine::{Change, EngineError};
+use crate::domain::views;
+use crate::store::{NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -84,6 +85,11 @@ pub struct NewTicketBody {
     /// The customer's first message.
     #[serde(default)]
     pub message: Option<FirstMessageBody>,
+    /// The channel's id of the ticket (an e-mail's Message-ID, an Allegro thread id), unique
+    /// per tenant and source: a repeated call answers 200 with the existing ticket and runs
+    /// no rule again.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// `PATCH /tickets/{id}` body: the fields to change.
@@ -129,6 +135,10 @@ pub struct NewMessageBody {
     /// When it was sent (RFC 3339; default: now).
     #[serde(default)]
     pub sent_at: Option<String>,
+    /// The channel's id of the message, unique per tenant and source: a repeated call
+    /// answers 200 with the existing message and runs no rule again.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// `POST /tickets/{id}/events` body: an event reported by an integration.
@@ -160,23 +170,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A ticket as the API shows it.
 pub fn ticket_json(t: &TicketRow, status_category: &str) -> Value {
-    json!({
-        "id": t.id, "number": t.number, "subject": t.subject, "status": t.status, "status_category": status_category,
-        "status_changed_at": time::format(t.status_changed_at), "category": t.category, "priority": t.priority,
-        "type": t.ticket_type, "source": t.source, "inbox": t.inbox_id, "account": t.account,
-        "customer": {"id": t.customer_id, "name": t.customer_name, "email": t.customer_email, "phone": t.customer_phone},
-        "assignee": t.assignee_id, "assigned_at": time::format_opt(t.assigned_at),
-        "tags": serde_json::from_str::<Value>(&t.tags).unwrap_or_else(|_| json!([])), "language": t.language,
-        "created_at": time::format(t.created_at), "updated_at": time::format(t.updated_at),
-        "closed_at": time::format_opt(t.closed_at),
-        "last_customer_message_at": time::format_opt(t.last_customer_message_at),
-        "last_agent_message_at": time::format_opt(t.last_agent_message_at), "answered": t.answered,
-    })
-}
-
-fn message_json(m: &MessageRow) -> Value {
-    json!({"id": m.id, "ticket_id": m.ticket_id, "author": m.author, "direction": m.direction, "subject": m.subject,
-           "body": m.body, "language": m.language, "rule_id": m.rule_id, "sent_at": time::format(m.sent_at)})
+    crate::domain::views::ticket(t, status_category)
 }
 
 fn runs_summary(records: &[crate::engine::RunRecord]) -> Value {
@@ -200,12 +194,18 @@ async fn ticket_view(s: &AppState, tenant: &Tenant, id: i64) -> Result<Value, Ap
 /// Run engine work on its own task: a client that disconnects does not cut the work off
 /// halfway (what it started is finished and written, as if the answer had been read).
 async fn detached<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, crate::engine::EngineError>> + Send + 'static,
+    work: impl std::future::Future<Output = Result<T, EngineError>> + Send + 'static,
 ) -> Result<T, ApiError> {
+    detached_raw(work).await?.map_err(ApiError::from)
+}
+
+/// [`detached`], with the engine's error left to the caller.
+async fn detached_raw<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, EngineError>> + Send + 'static,
+) -> Result<Result<T, EngineError>, ApiError> {
     tokio::spawn(work)
         .await
-        .map_err(|e| ApiError::Internal(format!("engine task: {e}")))?
-        .map_err(ApiError::from)
+        .map_err(|e| ApiError::Internal(format!("engine task: {e}")))
 }
 
 fn unknown_status(cache: &crate::engine::TenantCache, status: &str) -> ApiError {
@@ -272,6 +272,19 @@ async fn create(
         ));
     }
     let cache = s.engine.tenant_cache(&t).await?;
+    let external_id = match &b.external_id {
+        Some(e) => Some(text("external_id", e, 1000)?),
+        None => None,
+    };
+    if let Some(external) = &external_id
+        && let Some(existing) = s
+            .engine
+            .store()
+            .ticket_by_external(t.id, &source, external)
+            .await?
+    {
+        return Ok((StatusCode::OK, Json(ticket_view(&s, &t, existing).await?)));
+    }
     let inbox = match b.inbox {
         Some(id) => Some(
             cache
@@ -335,20 +348,23 @@ async fn create(
         tags: clean_tags("tags", &b.tags)?,
         language: b.language,
         created_at,
+        external_id: external_id.clone(),
     };
     let message = message.map(|(body, sent_at)| NewMessage {
-        author: "customer".into(),
-        direction: "inbound".into(),
-        subject: None,
-        body,
-        language: None,
-        rule_id: None,
-        sent_at,
+        external_id: external_id.clone(),
+        ..NewMessage::new("customer", body, sent_at)
     });
     let engine = s.engine.clone();
     let tenant = t.clone();
     let created =
-        detached(async move { engine.create_ticket(&tenant, &new, message).await }).await?;
+        match detached_raw(async move { engine.create_ticket(&tenant, &new, message).await })
+            .await?
+        {
+            Err(EngineError::Duplicate { ticket_id, .. }) => {
+                return Ok((StatusCode::OK, Json(ticket_view(&s, &t, ticket_id).await?)));
+            }
+            other => other?,
+        };
     let mut view = ticket_json(&created.ticket, cache.data.category(&created.ticket.status));
     view["runs"] = runs_summary(&created.records);
     Ok((StatusCode::CREATED, Json(view)))
@@ -504,57 +520,101 @@ async fn add_message(
         Some(at) => time::parse("sent_at", at)?,
         None => now_ms(),
     };
-    let direction = if author == "customer" {
-        "inbound"
-    } else {
-        "outbound"
+    let external_id = match &b.external_id {
+        Some(e) => Some(text("external_id", e, 1000)?),
+        None => None,
     };
-    let m = NewMessage {
-        author: author.clone(),
-        direction: direction.into(),
-        subject: None,
-        body,
-        language: None,
-        rule_id: None,
-        sent_at,
-    };
-    let message = m.clone();
-    let change = move |row: &mut TicketRow| {
-        let events = if author == "customer" {
-            let first = row.last_customer_message_at.is_none();
-            row.last_customer_message_at = Some(
-                row.last_customer_message_at
-                    .map_or(sent_at, |l| l.max(sent_at)),
-            );
-            row.answered = false;
-            if first {
-                vec![Event::FirstCustomerMessage, Event::CustomerMessage]
-            } else {
-                vec![Event::CustomerMessage]
-            }
-        } else {
-            row.last_agent_message_at = Some(
-                row.last_agent_message_at
-                    .map_or(sent_at, |l| l.max(sent_at)),
-            );
-            row.answered = true;
-            vec![Event::AgentMessage]
-        };
-        row.updated_at = now_ms();
-        Change {
-            events,
-            message: Some(m.clone()),
+    if let Some(external) = &external_id {
+        let ticket = s
+            .engine
+            .store()
+            .ticket(t.id, ticket_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("ticket"))?;
+        if let Some((owner, message)) = s
+            .engine
+            .store()
+            .message_by_external(t.id, &ticket.source, external)
+            .await?
+        {
+            return Ok((StatusCode::OK, Json(one_message(&s, &t, owner, message).await?)));
         }
+    }
+    let m = NewMessage {
+        external_id,
+        ..NewMessage::new(&author, body, sent_at)
     };
     let engine = s.engine.clone();
     let tenant = t.clone();
-    let changed = detached(async move { engine.change_ticket(&tenant, ticket_id, change).await })
-        .await?
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
-    let row = message.stored(changed.message_id.unwrap_or_default(), ticket_id);
-    let mut out = message_json(&row);
+    let message = m.clone();
+    let changed =
+        match detached_raw(async move { engine.add_message(&tenant, ticket_id, message).await })
+            .await?
+        {
+            Err(EngineError::Duplicate {
+                ticket_id: owner,
+                message_id: Some(existing),
+            }) => {
+                return Ok((
+                    StatusCode::OK,
+                    Json(one_message(&s, &t, owner, existing).await?),
+                ));
+            }
+            other => other?.ok_or_else(|| ApiError::not_found("ticket"))?,
+        };
+    let row = m.stored(changed.message_id.unwrap_or_default(), ticket_id);
+    let mut out = views::message(&row);
     out["runs"] = runs_summary(&changed.records);
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// One message as `GET /tickets/{id}/messages` shows it.
+async fn one_message(
+    s: &AppState,
+    t: &Tenant,
+    ticket: i64,
+    message: i64,
+) -> Result<Value, ApiError> {
+    let list = message_list(s, t, ticket).await?;
+    Ok(list
+        .into_iter()
+        .find(|m| m["id"] == message)
+        .unwrap_or(Value::Null))
+}
+
+/// A ticket's messages with their attachments and, for replies ferrule sends, the delivery.
+async fn message_list(s: &AppState, t: &Tenant, ticket: i64) -> Result<Vec<Value>, ApiError> {
+    let store = s.engine.store();
+    let rows = store.messages(t.id, ticket).await?;
+    let attachments = store.attachments(t.id, ticket).await?;
+    let deliveries = store.deliveries_of_messages(t.id, ticket).await?;
+    Ok(rows
+        .iter()
+        .map(|m| {
+            let mut v = views::message(m);
+            let files: Vec<Value> = attachments
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .map(|a| {
+                    json!({"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
+                           "stored": a.stored,
+                           "url": a.stored.then(|| format!("/api/v1/tickets/{ticket}/attachments/{}", a.id))})
+                })
+                .collect();
+            v["attachments"] = files.into();
+            let mine: Vec<Value> = deliveries
+                .iter()
+                .filter(|(message, _, _)| *message == m.id)
+                .map(|(_, id, state)| json!({"id": id, "state": state}))
+                .collect();
+            // A reply ferrule sends is recorded once its delivery is queued; `deliveries`
+            // says how far each got.
+            if !mine.is_empty() {
+                v["deliveries"] = mine.into();
+            }
+            v
+        })
+        .collect())
 }
 
 async fn messages(
@@ -566,9 +626,8 @@ async fn messages(
     if s.engine.store().ticket(t.id, ticket_id).await?.is_none() {
         return Err(ApiError::not_found("ticket"));
     }
-    let rows = s.engine.store().messages(t.id, ticket_id).await?;
     Ok(Json(
-        json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()}),
+        json!({"messages": message_list(&s, &t, ticket_id).await?}),
     ))
 }
 
@@ -626,12 +685,6 @@ async fn outbox(
         return Err(ApiError::not_found("ticket"));
     }
     let rows = s.engine.store().outbox(t.id, ticket_id).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|o| {
-            json!({"id": o.id, "kind": o.kind, "recipient": o.recipient, "subject": o.subject, "body": o.body,
-                   "rule_id": o.rule_id, "created_at": time::format(o.created_at)})
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(super::channels::delivery_json).collect();
     Ok(Json(json!({ "outbox": items })))
 }

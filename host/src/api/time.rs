@@ -14,14 +14,4 @@ pub fn parse(field: &str, text: &str) -> Result<i64, ApiError> {
         })
 }
 
-/// Milliseconds → RFC 3339 text (UTC).
-pub fn format(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-/// Optional milliseconds → optional text.
-pub fn format_opt(ms: Option<i64>) -> Option<String> {
-    ms.map(format)
-}
+pub use crate::domain::views::{time as format, time_opt as format_opt};

@@ -49,6 +49,8 @@ pub(super) struct Chain {
     pub fired: HashSet<i64>,
     /// Time rules that fired in this chain.
     pub time_fired: Vec<i64>,
+    /// For an intake: the channel's id of the new ticket.
+    pub external_id: Option<String>,
 }
 
 impl Chain {
@@ -73,6 +75,7 @@ impl Chain {
             raised: Vec::new(),
             fired: HashSet::new(),
             time_fired: Vec::new(),
+            external_id: None,
         }
     }
 
@@ -262,13 +265,15 @@ impl Engine {
                         if time_rule {
                             chain.time_fired.push(rule.id);
                         }
+                        let first_reply = chain.messages.len();
                         for reply in applied.replies {
                             chain.latest = Some(reply.stored(0, ticket_id));
                             chain.messages.push(reply);
                         }
-                        chain
-                            .outbox
-                            .extend(applied.outbox.into_iter().map(|o| (rule.id, o)));
+                        chain.outbox.extend(applied.outbox.into_iter().map(|mut o| {
+                            o.message = o.message.map(|i| first_reply + i);
+                            (rule.id, o)
+                        }));
                         raised.extend(applied.events);
                         chain.runs.push(record);
                         index += 1;
@@ -461,6 +466,9 @@ impl Engine {
             due,
             due_now: chain.cache.rules.iter().any(LoadedRule::is_time_rule),
             now: now_ms(),
+            external_id: chain.external_id.clone(),
+            hooks: self.store.subscriptions(chain.tenant.id).await?,
+            status_category: chain.cache.data.category(&chain.ticket.status).to_owned(),
         };
         let written = match self.store.write_chain(write).await {
             Ok(written) => written,
@@ -469,12 +477,24 @@ impl Engine {
                 self.store.reset_ids();
                 return Ok(None);
             }
+            Err(WriteError::Duplicate {
+                ticket_id,
+                message_id,
+            }) => {
+                return Err(EngineError::Duplicate {
+                    ticket_id,
+                    message_id,
+                });
+            }
             Err(e) => return Err(EngineError::Store(e.into())),
         };
         chain.ticket.customer_id = written.customer_id;
         chain.ticket.revision = written.revision;
         if chain.changed || chain.created {
             self.wake.notify_one();
+        }
+        if written.deliveries {
+            self.deliveries_wake.notify_one();
         }
         Ok(Some(written))
     }

@@ -100,14 +100,19 @@ pub fn apply(
                 subject,
                 language,
             } => {
-                out.replies.push(NewMessage {
-                    author: "agent".into(),
-                    direction: "outbound".into(),
+                out.outbox.push(Outgoing {
+                    kind: "reply",
+                    channel: reply_channel(&ticket.source),
+                    message: Some(out.replies.len()),
+                    recipient: reply_recipient(ticket),
                     subject: subject.clone(),
                     body: body.clone(),
+                });
+                out.replies.push(NewMessage {
+                    subject: subject.clone(),
                     language: language.clone(),
                     rule_id: Some(rule_id),
-                    sent_at: now,
+                    ..NewMessage::new("agent", body.clone(), now)
                 });
                 ticket.last_agent_message_at = Some(now);
                 ticket.answered = true;
@@ -116,6 +121,8 @@ pub fn apply(
             Effect::SendEmail { to, subject, body } => {
                 out.outbox.push(Outgoing {
                     kind: "email",
+                    channel: "smtp",
+                    message: None,
                     recipient: to.clone(),
                     subject: Some(subject.clone()),
                     body: body.clone(),
@@ -136,6 +143,8 @@ pub fn apply(
                 };
                 out.outbox.push(Outgoing {
                     kind: "notification",
+                    channel: "smtp",
+                    message: None,
                     recipient: user,
                     subject: Some(subject.clone()),
                     body: body.clone(),
@@ -143,6 +152,8 @@ pub fn apply(
             }
             Effect::SendSms { to, body } => out.outbox.push(Outgoing {
                 kind: "sms",
+                channel: "sms",
+                message: None,
                 recipient: to.clone(),
                 subject: None,
                 body: body.clone(),
@@ -154,6 +165,27 @@ pub fn apply(
         ticket.updated_at = now;
     }
     Ok(out)
+}
+
+/// How a reply reaches the customer of a ticket from `source`: e-mail by SMTP, SMS through the
+/// gateway, Allegro through its API; sources without a built-in connector (chat, web forms, the
+/// API) hand it to the integration as a `delivery.requested` webhook.
+pub fn reply_channel(source: &str) -> &'static str {
+    match source {
+        "email" => "smtp",
+        "sms" => "sms",
+        s if s.starts_with("allegro") => "allegro",
+        _ => "webhook",
+    }
+}
+
+fn reply_recipient(ticket: &TicketRow) -> String {
+    let address = match reply_channel(&ticket.source) {
+        "smtp" => ticket.customer_email.clone(),
+        "sms" => ticket.customer_phone.clone(),
+        _ => None,
+    };
+    address.unwrap_or_else(|| ticket.customer_name.clone())
 }
 
 /// Whether any message text of `effects` asks for the conversation summary.

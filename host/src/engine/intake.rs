@@ -73,6 +73,7 @@ impl Engine {
             let latest = message.as_ref().map(|m| m.stored(0, id));
             let mut chain = Chain::new(tenant.clone(), cache.clone(), ticket, latest);
             chain.created = true;
+            chain.external_id = new.external_id.clone();
             chain.messages.extend(message.clone());
             let queue: VecDeque<(Event, usize)> = events.iter().map(|e| (e.clone(), 0)).collect();
             chain.raised.extend(queue.iter().cloned());
@@ -146,6 +147,47 @@ impl Engine {
             }
         }
         Err(EngineError::Busy(ticket_id))
+    }
+
+    /// Add a message from the customer or an agent (an API call, a channel): the ticket's
+    /// reply state follows, and `customer_message` (`first_customer_message` too, for the
+    /// first) or `agent_message` runs its rules. None when the tenant has no such ticket.
+    pub async fn add_message(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        message: NewMessage,
+    ) -> Result<Option<Changed>, EngineError> {
+        let sent_at = message.sent_at;
+        let customer = message.author == "customer";
+        self.change_ticket(tenant, ticket_id, move |row: &mut TicketRow| {
+            let events = if customer {
+                let first = row.last_customer_message_at.is_none();
+                row.last_customer_message_at = Some(
+                    row.last_customer_message_at
+                        .map_or(sent_at, |l| l.max(sent_at)),
+                );
+                row.answered = false;
+                if first {
+                    vec![Event::FirstCustomerMessage, Event::CustomerMessage]
+                } else {
+                    vec![Event::CustomerMessage]
+                }
+            } else {
+                row.last_agent_message_at = Some(
+                    row.last_agent_message_at
+                        .map_or(sent_at, |l| l.max(sent_at)),
+                );
+                row.answered = true;
+                vec![Event::AgentMessage]
+            };
+            row.updated_at = crate::store::now_ms();
+            Change {
+                events,
+                message: Some(message.clone()),
+            }
+        })
+        .await
     }
 
     /// Report an event on a ticket from outside (e.g. `return_created` by an integration):

@@ -64,6 +64,14 @@ pub enum EngineError {
     /// New ticket ids kept being taken by another writer of the database.
     #[error("new ticket ids kept being taken by another writer of the database; try again")]
     IdsTaken,
+    /// A ticket or message with this channel id exists already (idempotent intake).
+    #[error("already imported as ticket {ticket_id}")]
+    Duplicate {
+        /// The existing ticket.
+        ticket_id: i64,
+        /// The existing message, for a message.
+        message_id: Option<i64>,
+    },
 }
 
 /// A rule ready to evaluate.
@@ -190,6 +198,10 @@ pub struct Engine {
     tenants: Mutex<HashMap<i64, Arc<TenantCache>>>,
     /// Woken when a ticket changed or a rule changed, so the scheduler looks at due work now.
     pub(crate) wake: tokio::sync::Notify,
+    /// Woken when a write queued deliveries, so the delivery worker sends them now.
+    pub deliveries_wake: Arc<tokio::sync::Notify>,
+    /// Woken when an inbox's e-mail settings changed, so its mailbox worker restarts.
+    pub mailboxes_wake: Arc<tokio::sync::Notify>,
     /// The engine itself, for plugin work moved to blocking threads (see [`Engine::shared`]).
     this: std::sync::Weak<Engine>,
 }
@@ -260,6 +272,8 @@ impl Engine {
             metrics: Arc::new(Metrics::default()),
             tenants: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            deliveries_wake: Default::default(),
+            mailboxes_wake: Default::default(),
             this: std::sync::Weak::new(),
         })
     }
@@ -270,6 +284,11 @@ impl Engine {
             this: this.clone(),
             ..self
         })
+    }
+
+    /// An inbox's e-mail settings changed: the mailbox workers follow.
+    pub fn mailboxes_changed(&self) {
+        self.mailboxes_wake.notify_one();
     }
 
     /// Forget what is cached for a tenant; call after any change to its rules, agents,

@@ -3,8 +3,11 @@
 //! events and the scheduler's state — all in the chain's savepoint of one group commit.
 
 use super::writer::WriteError;
-use super::{NewMessage, Outgoing, TicketRow};
+use super::{NewMessage, Outgoing, Subscription, TicketRow};
+use crate::domain::views;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+use std::sync::Arc;
 
 /// How the ticket row is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,12 @@ pub struct ChainWrite {
     pub due_now: bool,
     /// The moment of the write.
     pub now: i64,
+    /// For `Insert`: the channel's id of the ticket (unique per tenant and source).
+    pub external_id: Option<String>,
+    /// The tenant's webhooks (each gets the notices it subscribes to).
+    pub hooks: Arc<[Subscription]>,
+    /// The category of the ticket's status (for the ticket in webhook notices).
+    pub status_category: String,
 }
 
 /// What the write settled.
@@ -88,6 +97,8 @@ pub struct Written {
     pub revision: i64,
     /// The ids of the added messages, in order.
     pub message_ids: Vec<i64>,
+    /// Whether deliveries were queued (the delivery worker is woken).
+    pub deliveries: bool,
 }
 
 fn customer(conn: &Connection, tenant: i64, t: &TicketRow) -> Result<i64, WriteError> {
@@ -116,6 +127,20 @@ fn customer(conn: &Connection, tenant: i64, t: &TicketRow) -> Result<i64, WriteE
 
 fn insert_ticket(conn: &Connection, w: &ChainWrite, customer_id: i64) -> Result<(), WriteError> {
     let t = &w.ticket;
+    if let Some(external) = &w.external_id {
+        let existing: Option<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM tickets WHERE tenant_id = ?1 AND source = ?2 AND external_id = ?3",
+            )?
+            .query_row(params![w.tenant, t.source, external], |r| r.get(0))
+            .optional()?;
+        if let Some(ticket_id) = existing {
+            return Err(WriteError::Duplicate {
+                ticket_id,
+                message_id: None,
+            });
+        }
+    }
     let taken: Option<i64> = conn
         .prepare_cached("SELECT 1 FROM tickets WHERE id = ?1 OR (tenant_id = ?2 AND number = ?3)")?
         .query_row(params![t.id, w.tenant, t.number], |r| r.get(0))
@@ -127,9 +152,9 @@ fn insert_ticket(conn: &Connection, w: &ChainWrite, customer_id: i64) -> Result<
         "INSERT INTO tickets (id, tenant_id, number, subject, status, status_changed_at, category, priority, \
          ticket_type, source, inbox_id, account, customer_id, assignee_id, assigned_at, tags, language, \
          created_at, updated_at, closed_at, last_customer_message_at, last_agent_message_at, answered, \
-         revision, due_at) \
+         revision, due_at, external_id) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-         ?21, ?22, ?23, ?24, ?25)",
+         ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         t.id,
@@ -158,6 +183,7 @@ fn insert_ticket(conn: &Connection, w: &ChainWrite, customer_id: i64) -> Result<
         t.revision,
         // A new ticket is due for the scheduler's first look at the time rules.
         w.due_now.then_some(w.now),
+        w.external_id,
     ])?;
     conn.prepare_cached("UPDATE tenants SET next_number = MAX(next_number, ?1) WHERE id = ?2")?
         .execute(params![t.number + 1, w.tenant])?;
@@ -218,6 +244,7 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
         customer_id: w.ticket.customer_id,
         revision: w.ticket.revision,
         message_ids: Vec::with_capacity(w.messages.len()),
+        deliveries: false,
     };
     match w.mode {
         TicketWrite::Insert => {
@@ -239,43 +266,14 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
         }
     }
     if !w.messages.is_empty() {
-        let mut add = conn.prepare_cached(
-            "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, \
-             sent_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for m in &w.messages {
-            add.execute(params![
-                tenant,
-                ticket,
-                m.author,
-                m.direction,
-                m.subject,
-                m.body,
-                m.language,
-                m.rule_id,
-                m.sent_at,
-                w.now
-            ])?;
-            written.message_ids.push(conn.last_insert_rowid());
-        }
+        add_messages(conn, w, &mut written)?;
     }
     if !w.outbox.is_empty() {
-        let mut add = conn.prepare_cached(
-            "INSERT INTO outbox (tenant_id, ticket_id, rule_id, kind, recipient, subject, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for (rule, o) in &w.outbox {
-            add.execute(params![
-                tenant,
-                ticket,
-                rule,
-                o.kind,
-                o.recipient,
-                o.subject,
-                o.body,
-                w.now
-            ])?;
-        }
+        queue_outbox(conn, w, &written)?;
+        written.deliveries = true;
+    }
+    if !w.hooks.is_empty() {
+        written.deliveries |= notify_hooks(conn, w, &written)?;
     }
     if !w.runs.is_empty() {
         let mut add = conn.prepare_cached(
@@ -332,4 +330,210 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
         }
     }
     Ok(written)
+}
+
+fn add_messages(conn: &Connection, w: &ChainWrite, written: &mut Written) -> Result<(), WriteError> {
+    let (tenant, ticket) = (w.tenant, w.ticket.id);
+    let mut add = conn.prepare_cached(
+        "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, \
+         sent_at, created_at, external_id, source, full_body, cc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for m in &w.messages {
+        if let Some(external) = &m.external_id {
+            let existing: Option<(i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT ticket_id, id FROM messages WHERE tenant_id = ?1 AND source = ?2 AND external_id = ?3",
+                )?
+                .query_row(params![tenant, w.ticket.source, external], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((ticket_id, id)) = existing {
+                return Err(WriteError::Duplicate {
+                    ticket_id,
+                    message_id: Some(id),
+                });
+            }
+        }
+        let mail = m.mail.as_deref();
+        add.execute(params![
+            tenant,
+            ticket,
+            m.author,
+            m.direction,
+            m.subject,
+            m.body,
+            m.language,
+            m.rule_id,
+            m.sent_at,
+            w.now,
+            m.external_id,
+            w.ticket.source,
+            mail.map(|x| x.full_body.as_str()),
+            mail.filter(|x| !x.cc.is_empty())
+                .map(|x| serde_json::to_string(&x.cc).unwrap_or_default()),
+        ])?;
+        let id = conn.last_insert_rowid();
+        written.message_ids.push(id);
+        if let Some(mail) = mail {
+            let mut attach = conn.prepare_cached(
+                "INSERT INTO attachments (tenant_id, message_id, name, content_type, size, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for a in &mail.attachments {
+                attach.execute(params![tenant, id, a.name, a.content_type, a.size, a.bytes])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rules' outgoing items become deliveries, due now. A reply on a ticket without a built-in
+/// connector goes to every webhook subscribed to `delivery.requested` (dead when there is none,
+/// so it is visible rather than lost).
+fn queue_outbox(conn: &Connection, w: &ChainWrite, written: &Written) -> Result<(), WriteError> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO outbox (tenant_id, ticket_id, rule_id, kind, recipient, subject, body, created_at, \
+         channel, state, next_attempt_at, message_ref, webhook_id, payload, last_error) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for (rule, o) in &w.outbox {
+        let message_ref = o.message.and_then(|i| written.message_ids.get(i).copied());
+        if o.channel != "webhook" {
+            add.execute(params![
+                w.tenant,
+                w.ticket.id,
+                rule,
+                o.kind,
+                o.recipient,
+                o.subject,
+                o.body,
+                w.now,
+                o.channel,
+                "pending",
+                w.now,
+                message_ref,
+                None::<i64>,
+                None::<String>,
+                None::<String>,
+            ])?;
+            continue;
+        }
+        let message = message_ref.and_then(|id| {
+            let i = o.message?;
+            Some(views::message(&w.messages[i].stored(id, w.ticket.id)))
+        });
+        let data = json!({
+            "ticket": views::ticket(&w.ticket, &w.status_category),
+            "message": message,
+            "channel": w.ticket.source,
+            "to": {"name": w.ticket.customer_name, "email": w.ticket.customer_email, "phone": w.ticket.customer_phone},
+        });
+        let payload = notice("delivery.requested", w.now, data);
+        let hooks: Vec<&Subscription> = w
+            .hooks
+            .iter()
+            .filter(|h| h.wants("delivery.requested"))
+            .collect();
+        if hooks.is_empty() {
+            add.execute(params![
+                w.tenant,
+                w.ticket.id,
+                rule,
+                o.kind,
+                o.recipient,
+                o.subject,
+                o.body,
+                w.now,
+                "webhook",
+                "dead",
+                None::<i64>,
+                message_ref,
+                None::<i64>,
+                payload,
+                format!(
+                    "the ticket's source `{}` has no built-in connector and no webhook subscribes to \
+                     `delivery.requested` (POST /webhooks)",
+                    w.ticket.source
+                ),
+            ])?;
+        }
+        for hook in hooks {
+            add.execute(params![
+                w.tenant,
+                w.ticket.id,
+                rule,
+                o.kind,
+                hook.url,
+                o.subject,
+                o.body,
+                w.now,
+                "webhook",
+                "pending",
+                w.now,
+                message_ref,
+                hook.id,
+                payload,
+                None::<String>,
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// A webhook body: `{type, timestamp, data}`.
+pub(super) fn notice(kind: &str, now: i64, data: serde_json::Value) -> String {
+    json!({"type": kind, "timestamp": views::time(now), "data": data}).to_string()
+}
+
+/// Queue the notices of this write for the webhooks that subscribe to them. Whether any was
+/// queued.
+fn notify_hooks(conn: &Connection, w: &ChainWrite, written: &Written) -> Result<bool, WriteError> {
+    let mut notices: Vec<(&str, serde_json::Value)> = Vec::new();
+    let wants = |kind: &str| w.hooks.iter().any(|h| h.wants(kind));
+    let ticket = || views::ticket(&w.ticket, &w.status_category);
+    match w.mode {
+        TicketWrite::Insert if wants("ticket.created") => {
+            notices.push(("ticket.created", json!({"ticket": ticket()})))
+        }
+        TicketWrite::Update if wants("ticket.updated") => {
+            notices.push(("ticket.updated", json!({"ticket": ticket()})))
+        }
+        _ => {}
+    }
+    if wants("message.created") {
+        for (m, id) in w.messages.iter().zip(&written.message_ids) {
+            notices.push((
+                "message.created",
+                json!({"ticket_id": w.ticket.id, "message": views::message(&m.stored(*id, w.ticket.id))}),
+            ));
+        }
+    }
+    if wants("rule.fired") {
+        for r in w.runs.iter().filter(|r| r.outcome == "fired") {
+            notices.push((
+                "rule.fired",
+                json!({"ticket_id": w.ticket.id, "rule_id": r.rule_id, "rule_revision": r.rule_revision,
+                       "event": r.event}),
+            ));
+        }
+    }
+    if notices.is_empty() {
+        return Ok(false);
+    }
+    let mut add = conn.prepare_cached(
+        "INSERT INTO outbox (tenant_id, ticket_id, kind, recipient, body, created_at, channel, state, \
+         next_attempt_at, webhook_id, payload) \
+         VALUES (?1, ?2, 'webhook', ?3, ?4, ?5, 'webhook', 'pending', ?5, ?6, ?7)",
+    )?;
+    let mut queued = false;
+    for (kind, data) in notices {
+        let payload = notice(kind, w.now, data);
+        for hook in w.hooks.iter().filter(|h| h.wants(kind)) {
+            add.execute(params![w.tenant, w.ticket.id, hook.url, kind, w.now, hook.id, payload])?;
+            queued = true;
+        }
+    }
+    Ok(queued)
 }

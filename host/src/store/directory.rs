@@ -148,6 +148,45 @@ impl Store {
         .await?)
     }
 
+    /// Change an inbox's fields (None: unchanged; `Some(None)`: cleared). Whether it exists.
+    pub async fn update_inbox(
+        &self,
+        tenant: i64,
+        id: i64,
+        name: Option<&str>,
+        group: Option<Option<&str>>,
+        working_hours: Option<Option<&Calendar>>,
+        default_category: Option<Option<&str>>,
+        default_priority: Option<Option<&str>>,
+    ) -> Result<bool> {
+        let hours = match working_hours {
+            Some(c) => Some(calendar_json(&c.cloned())?),
+            None => None,
+        };
+        let done = sqlx::query(
+            "UPDATE inboxes SET name = COALESCE(?, name), \
+             grp = CASE WHEN ? THEN ? ELSE grp END, \
+             working_hours = CASE WHEN ? THEN ? ELSE working_hours END, \
+             default_category = CASE WHEN ? THEN ? ELSE default_category END, \
+             default_priority = CASE WHEN ? THEN ? ELSE default_priority END \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(name)
+        .bind(group.is_some())
+        .bind(group.flatten())
+        .bind(hours.is_some())
+        .bind(hours.flatten())
+        .bind(default_category.is_some())
+        .bind(default_category.flatten())
+        .bind(default_priority.is_some())
+        .bind(default_priority.flatten())
+        .bind(tenant)
+        .bind(id)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// One inbox of the tenant.
     pub async fn inbox(&self, tenant: i64, id: i64) -> Result<Option<InboxRow>> {
         Ok(sqlx::query_as(

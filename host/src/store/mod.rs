@@ -13,7 +13,10 @@ mod schedule;
 mod sealing;
 mod tenants;
 mod tickets;
+mod webhooks;
 mod writer;
+mod channels;
+mod deliveries;
 
 pub use chain_write::{ChainWrite, EventText, RunText, TicketWrite, Written};
 pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
@@ -25,9 +28,13 @@ pub use runs::RunRow;
 pub use schedule::DueTicket;
 pub use sealing::Sealer;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
+pub use channels::{InboxEmail, MailboxState, Secret, Settings};
+pub use deliveries::{DeliveryFilter, DeliveryRow, HookCall, Outcome};
 pub use tickets::{
-    MessageRow, NewMessage, NewTicket, OutboxRow, Outgoing, TicketFilter, TicketRow,
+    AttachmentRow, MailParts, MessageRow, NewAttachment, NewMessage, NewTicket, Outgoing,
+    TicketFilter, TicketRow,
 };
+pub use webhooks::{Subscription, WebhookRow};
 pub use writer::{WriteError, Writer};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -79,6 +86,10 @@ pub struct Store {
     ids: std::sync::Arc<ids::Ids>,
     /// Tenants by API key hash, as looked up.
     keys: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Tenant>>>,
+    /// Webhook subscriptions by tenant, as looked up.
+    hooks: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<[Subscription]>>>,
+    >,
     /// A `sqlite::memory:` store lives in a temporary folder (the writer thread and the pools
     /// need one database between them); removed when the last clone is dropped.
     _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
@@ -122,6 +133,7 @@ impl Store {
             group,
             ids: Default::default(),
             keys: Default::default(),
+            hooks: Default::default(),
             _scratch: scratch,
         })
     }

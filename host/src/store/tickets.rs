@@ -74,6 +74,8 @@ pub struct NewTicket {
     pub tags: Vec<String>,
     pub language: Option<String>,
     pub created_at: i64,
+    /// The channel's id of the ticket (unique per tenant and source).
+    pub external_id: Option<String>,
 }
 
 /// A message to add.
@@ -90,9 +92,52 @@ pub struct NewMessage {
     /// The rule that wrote it, for automated replies.
     pub rule_id: Option<i64>,
     pub sent_at: i64,
+    /// The channel's id of the message (an e-mail's Message-ID): a message is added once.
+    pub external_id: Option<String>,
+    /// What an e-mail carries besides its text.
+    pub mail: Option<Box<MailParts>>,
+}
+
+/// The parts of an inbound e-mail kept beside its stripped text.
+#[derive(Debug, Clone, Default)]
+pub struct MailParts {
+    /// The full text, with quoted history and signature.
+    pub full_body: String,
+    /// Who else was in CC.
+    pub cc: Vec<String>,
+    /// Attachments.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// An attachment to store.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The bytes; None when over the kept limit.
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl NewMessage {
+    /// A message from the customer or an agent, as the API and the channels add it.
+    pub fn new(author: &str, body: String, sent_at: i64) -> NewMessage {
+        NewMessage {
+            author: author.into(),
+            direction: if author == "customer" { "inbound" } else { "outbound" }.into(),
+            subject: None,
+            body,
+            language: None,
+            rule_id: None,
+            sent_at,
+            external_id: None,
+            mail: None,
+        }
+    }
+
     /// The message as a row with `id` on `ticket` (0 for one not written yet).
     pub fn stored(&self, id: i64, ticket: i64) -> MessageRow {
         MessageRow {
@@ -124,11 +169,15 @@ pub struct MessageRow {
     pub sent_at: i64,
 }
 
-/// An outgoing e-mail, SMS or notification waiting for a delivery channel.
+/// Something to deliver: a reply to the customer, an e-mail, SMS or notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
-    /// `email`, `sms` or `notification`.
+    /// `reply`, `email`, `sms` or `notification`.
     pub kind: &'static str,
+    /// `smtp`, `sms`, `webhook` or `allegro` (settled when the chain is written).
+    pub channel: &'static str,
+    /// For a reply: its index among the chain's messages.
+    pub message: Option<usize>,
     /// Address, phone number or agent id.
     pub recipient: String,
     /// Subject, when the kind has one.
@@ -137,19 +186,6 @@ pub struct Outgoing {
     pub body: String,
 }
 
-/// A stored outgoing message.
-#[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
-#[derive(Debug, Clone, FromRow)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub rule_id: Option<i64>,
-    pub kind: String,
-    pub recipient: String,
-    pub subject: Option<String>,
-    pub body: String,
-    pub created_at: i64,
-}
 
 /// Filters of `GET /tickets`.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
@@ -226,16 +262,50 @@ impl Store {
         .fetch_optional(self.pool())
         .await?)
     }
+}
 
-    /// A ticket's outgoing e-mails, SMS and notifications, oldest first.
-    pub async fn outbox(&self, tenant: i64, ticket: i64) -> Result<Vec<OutboxRow>> {
+/// A stored attachment (without its bytes).
+#[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub message_id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Whether the bytes were kept.
+    pub stored: bool,
+}
+
+impl Store {
+    /// The attachments of a ticket's messages.
+    pub async fn attachments(&self, tenant: i64, ticket: i64) -> Result<Vec<AttachmentRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, ticket_id, rule_id, kind, recipient, subject, body, created_at FROM outbox \
-             WHERE tenant_id = ? AND ticket_id = ? ORDER BY id",
+            "SELECT a.id, a.message_id, a.name, a.content_type, a.size, a.bytes IS NOT NULL AS stored \
+             FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE a.tenant_id = ? AND m.ticket_id = ? ORDER BY a.id",
         )
         .bind(tenant)
         .bind(ticket)
         .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// An attachment's bytes: (name, type, bytes).
+    pub async fn attachment(
+        &self,
+        tenant: i64,
+        ticket: i64,
+        id: i64,
+    ) -> Result<Option<(String, String, Option<Vec<u8>>)>> {
+        Ok(sqlx::query_as(
+            "SELECT a.name, a.content_type, a.bytes FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE a.tenant_id = ? AND m.ticket_id = ? AND a.id = ?",
+        )
+        .bind(tenant)
+        .bind(ticket)
+        .bind(id)
+        .fetch_optional(self.pool())
         .await?)
     }
 }

@@ -24,6 +24,14 @@ pub enum WriteError {
     /// An id handed out in memory was taken meanwhile (another process wrote the database).
     #[error("an id was taken concurrently")]
     IdTaken,
+    /// A ticket or message with this channel id (`external_id`) exists already.
+    #[error("already imported as ticket {ticket_id}")]
+    Duplicate {
+        /// The existing ticket.
+        ticket_id: i64,
+        /// The existing message, for a message.
+        message_id: Option<i64>,
+    },
     /// SQLite failed.
     #[error("database: {0}")]
     Database(String),
