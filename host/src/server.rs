@@ -115,6 +115,8 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
     };
     let engine = engine.shared();
     tokio::spawn(crate::engine::scheduler::run(engine.clone(), config.tick));
+    tokio::spawn(crate::channels::delivery::run(engine.clone()));
+    tokio::spawn(crate::channels::mailbox::run(engine.clone()));
     let state = AppState {
         engine,
         operator_token_hash: hash_token(&token),

@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read/write timeout of the harness's own IMAP connections.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages per `APPEND` command of [`ImapServer::append_many`].
+const APPEND_BATCH: usize = 500;
+/// … or fewer when they weigh this much.
+const APPEND_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// A free loopback port: bound to 127.0.0.1:0 and released.
 pub fn free_port() -> u16 {
@@ -99,8 +103,13 @@ impl Accounts {
                 mail_gid: gid,
             }
         } else {
-            let (name, uid, gid) = entry(&|f| f[2] == me.uid().to_string())
-                .unwrap_or_else(|| (std::env::var("USER").unwrap_or_default(), me.uid(), me.gid()));
+            let (name, uid, gid) = entry(&|f| f[2] == me.uid().to_string()).unwrap_or_else(|| {
+                (
+                    std::env::var("USER").unwrap_or_default(),
+                    me.uid(),
+                    me.gid(),
+                )
+            });
             Accounts {
                 login_user: name.clone(),
                 internal_user: name.clone(),
@@ -203,8 +212,7 @@ impl ImapServer {
         self.append_many(user, mailbox, [raw]);
     }
 
-    /// Append many messages over one connection, in order (one `APPEND` with a non-synchronising
-    /// literal each).
+    /// Append many messages over one connection, in order (UIDs ascending in iteration order).
     pub fn append_many<'a>(
         &self,
         user: &str,
@@ -213,8 +221,22 @@ impl ImapServer {
     ) {
         let mut imap = self.login(user);
         imap.ensure_mailbox(mailbox);
+        // Dovecot appends to the selected mailbox without reopening it for every message.
+        imap.command(&format!("SELECT {}", quoted(mailbox)));
+        // MULTIAPPEND (RFC 3502): many messages per command, in order.
+        let mut batch: Vec<&[u8]> = Vec::new();
+        let mut bytes = 0;
         for raw in messages {
-            imap.append(mailbox, raw);
+            batch.push(raw);
+            bytes += raw.len();
+            if batch.len() == APPEND_BATCH || bytes >= APPEND_BATCH_BYTES {
+                imap.append(mailbox, &batch);
+                batch.clear();
+                bytes = 0;
+            }
+        }
+        if !batch.is_empty() {
+            imap.append(mailbox, &batch);
         }
         imap.logout();
     }
@@ -262,7 +284,10 @@ impl ImapServer {
             .map(|(_, p)| p.clone())
             .unwrap_or_else(|| panic!("no IMAP user `{user}` in the test server"));
         let mut imap = Imap::connect(self.addr()).unwrap_or_else(|e| {
-            panic!("cannot connect to the test IMAP server: {e}\n{}", self.log())
+            panic!(
+                "cannot connect to the test IMAP server: {e}\n{}",
+                self.log()
+            )
         });
         imap.command(&format!("LOGIN {} {}", quoted(user), quoted(&password)));
         imap
@@ -349,7 +374,9 @@ service imap-login {{
                 .stdout(out)
                 .stderr(err),
         )
-        .map_err(|e| format!("cannot start /usr/sbin/dovecot (apt-get install dovecot-imapd): {e}"))?;
+        .map_err(|e| {
+            format!("cannot start /usr/sbin/dovecot (apt-get install dovecot-imapd): {e}")
+        })?;
         let failure = |what: &str| {
             format!(
                 "Dovecot on 127.0.0.1:{} {what}.\n--- output ---\n{}\n--- log ---\n{}",
@@ -492,11 +519,14 @@ impl Imap {
         let _ = self.answer(&tag);
     }
 
-    fn append(&mut self, mailbox: &str, raw: &[u8]) {
+    /// One `APPEND` of all `messages` (non-synchronising literals: no waiting for `+`).
+    fn append(&mut self, mailbox: &str, messages: &[&[u8]]) {
         let tag = self.tag();
-        let mut command = format!("{tag} APPEND {} {{{}+}}\r\n", quoted(mailbox), raw.len())
-            .into_bytes();
-        command.extend_from_slice(raw);
+        let mut command = format!("{tag} APPEND {}", quoted(mailbox)).into_bytes();
+        for raw in messages {
+            command.extend_from_slice(format!(" {{{}+}}\r\n", raw.len()).as_bytes());
+            command.extend_from_slice(raw);
+        }
         command.extend_from_slice(b"\r\n");
         self.send(&command);
         self.finish(&tag, "APPEND");
@@ -629,7 +659,11 @@ impl SmtpSink {
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&log).expect("sink.log"));
         if let Some((user, password)) = &options.credentials {
-            command.arg("--user").arg(user).arg("--password").arg(password);
+            command
+                .arg("--user")
+                .arg(user)
+                .arg("--password")
+                .arg(password);
         }
         let mut group = Group::spawn(&mut command)
             .unwrap_or_else(|e| panic!("cannot start {python} {}: {e}", script.display()));

@@ -1,12 +1,15 @@
 //! The IMAP client (`channels::mail::imap`) against a real Dovecot, and the SMTP sink, both from
 //! `ferrule_tests::mail_servers`.
 
-use ferrule_host::channels::mail::imap::{ImapErrorKind, ImapSettings, Mailbox, Tls};
+use ferrule_host::channels::mail::imap::{
+    ImapErrorKind, ImapSettings, MAX_MESSAGE_BYTES, Mailbox, Tls,
+};
 use ferrule_tests::mail_servers::{ImapServer, SinkOptions, SmtpSink, free_port};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 fn settings(port: u16, password: &str) -> ImapSettings {
     ImapSettings {
@@ -74,7 +77,10 @@ async fn wait_with_idle_returns_soon_after_a_message_arrives() {
     let waited = started.elapsed();
     appender.join().unwrap();
     assert!(waited < Duration::from_secs(5), "IDLE took {waited:?}");
-    assert!(waited >= Duration::from_millis(250), "returned before the mail: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "returned before the mail: {waited:?}"
+    );
     let fetched = mailbox.fetch_after(0, 10).await.unwrap();
     assert_eq!(fetched.len(), 1);
     assert_eq!(fetched[0].raw, mail(1));
@@ -129,9 +135,9 @@ async fn a_closed_port_is_unreachable() {
         .unwrap_err();
     assert_eq!(error.kind, ImapErrorKind::Unreachable, "{error}");
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("cannot reach 127.0.0.1:{port}: connection refused")),
+        error.to_string().starts_with(&format!(
+            "cannot reach 127.0.0.1:{port}: connection refused"
+        )),
         "{error}"
     );
 }
@@ -200,6 +206,110 @@ fn users_added_after_start_can_log_in_and_have_their_own_mailboxes() {
     server.append("billing", "Invoices", &mail(1));
     assert_eq!(server.message_count("billing", "Invoices"), 1);
     assert_eq!(server.message_count("support", "INBOX"), 0);
+}
+
+/// A hostile IMAP server on a free port: it logs anyone in, has one message of `claimed` bytes,
+/// and answers the body fetch with a literal announced as `announced` bytes, then endless `x`.
+async fn lying_server(claimed: u64, announced: u64) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        write.write_all(b"* OK hostile ready\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let (tag, command) = line.split_once(' ').unwrap_or((&line, ""));
+            let answer = if command.starts_with("CAPABILITY") {
+                format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n")
+            } else if command.starts_with("SELECT") {
+                format!("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n")
+            } else if command.contains("BODY.PEEK") {
+                let head =
+                    format!("* 1 FETCH (UID 1 RFC822.SIZE {claimed} BODY[]<0> {{{announced}}}\r\n");
+                if write.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let junk = vec![b'x'; 64 * 1024];
+                while write.write_all(&junk).await.is_ok() {}
+                return;
+            } else if command.starts_with("UID FETCH") {
+                format!("* 1 FETCH (UID 1 RFC822.SIZE {claimed})\r\n{tag} OK done\r\n")
+            } else {
+                format!("{tag} OK done\r\n")
+            };
+            if write.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_server_sending_more_than_it_announced_gets_a_protocol_error_not_our_memory() {
+    for (claimed, announced) in [
+        (10, 5_000_000),
+        (10, 400_000_000),
+        (100_000_000, 400_000_000),
+    ] {
+        let port = lying_server(claimed, announced).await;
+        let mut mailbox = Mailbox::connect(&settings(port, "any")).await.unwrap();
+        let started = Instant::now();
+        let error = mailbox.fetch_after(0, 10).await.unwrap_err();
+        assert_eq!(error.kind, ImapErrorKind::Protocol, "{error}");
+        assert!(
+            error.to_string().contains("sent more than asked for"),
+            "{error}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_greeting_that_never_ends_is_cut_off() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let _ = stream.write_all(b"* OK ").await;
+        let junk = vec![b'x'; 64 * 1024];
+        while stream.write_all(&junk).await.is_ok() {}
+    });
+    let started = Instant::now();
+    let error = Mailbox::connect(&settings(port, "any")).await.unwrap_err();
+    assert_eq!(error.kind, ImapErrorKind::Protocol, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_is_fetched_cut_off_and_marked_truncated() {
+    let server = ImapServer::start();
+    let mut big = b"Subject: huge\r\n\r\n".to_vec();
+    let line = [b'a'; 998];
+    while big.len() <= MAX_MESSAGE_BYTES + 1000 {
+        big.extend_from_slice(&line);
+        big.extend_from_slice(b"\r\n");
+    }
+    server.append_many("support", "INBOX", [mail(1).as_slice(), &big, &mail(3)]);
+    let mut mailbox = Mailbox::connect(&settings(server.port(), "secret"))
+        .await
+        .unwrap();
+    let fetched = mailbox.fetch_after(0, 10).await.unwrap();
+    assert_eq!(fetched.len(), 3);
+    assert!(!fetched[0].truncated && !fetched[2].truncated);
+    assert!(fetched[1].truncated);
+    assert_eq!(fetched[1].raw.len(), MAX_MESSAGE_BYTES);
+    assert_eq!(fetched[1].raw[..], big[..MAX_MESSAGE_BYTES]);
+    assert_eq!(fetched[2].raw, mail(3));
 }
 
 /// One SMTP reply: its code and all its lines.

@@ -1,4 +1,8 @@
 //! The outside world: mailboxes read over IMAP, and every outgoing message delivered (SMTP, SMS
 //! gateway, webhooks).
 
+pub mod delivery;
+pub mod http;
 pub mod mail;
+pub mod mailbox;
+pub mod signature;

@@ -365,3 +365,23 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The channel ids of a ticket's messages and of the mails ferrule sent on it, oldest first
+    /// (a reply's `References`).
+    pub async fn thread_ids(&self, tenant: i64, ticket: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM (SELECT external_id AS id, created_at AS at FROM messages \
+             WHERE tenant_id = ? AND ticket_id = ? AND external_id IS NOT NULL \
+             UNION ALL SELECT message_id, created_at FROM outbox WHERE tenant_id = ? AND ticket_id = ? \
+             AND channel = 'smtp' AND kind = 'reply' AND state = 'sent' AND message_id IS NOT NULL) \
+             ORDER BY at LIMIT 20",
+        )
+        .bind(tenant)
+        .bind(ticket)
+        .bind(tenant)
+        .bind(ticket)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

@@ -32,25 +32,16 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 /// Messages are fetched together until their bodies add up to this much.
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
-/// What any answer other than message bodies may weigh (a UID search of millions of messages
-/// fits).
-const ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// What an answer other than a message list or bodies may weigh.
+const ANSWER_BYTES: usize = 1024 * 1024;
+/// What the list of new messages (UID and size, ~30 bytes each) may weigh: about two million.
+const LIST_BYTES: usize = 64 * 1024 * 1024;
 /// Room for the protocol around each fetched body.
 const PER_MESSAGE_OVERHEAD: usize = 4 * 1024;
 /// The slowest transfer rate a body fetch is given time for.
 const MIN_BYTES_PER_SECOND: usize = 256 * 1024;
 
-/// How the connection is protected: DESIGN's `none | starttls | tls`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tls {
-    /// Plain text (only sensible on a trusted network or loopback).
-    None,
-    /// Plain text, upgraded with the `STARTTLS` command before logging in (port 143).
-    Starttls,
-    /// TLS from the first byte (port 993).
-    Tls,
-}
+pub use crate::domain::channels::Tls;
 
 /// Where a mailbox is and how to log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,12 +129,64 @@ enum Transport {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
+/// Finds literal announcements (`{123}` + CRLF) in what the server sends, skipping the
+/// literals themselves, so that one larger than the budget is refused before async-imap
+/// allocates a buffer for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    Text,
+    /// In `{digits`.
+    Size(u64),
+    /// After `{digits}` (or `{digits+}`), then after its CR.
+    Closed(u64),
+    Cr(u64),
+    /// Inside a literal: this many bytes left.
+    Literal(u64),
+}
+
+impl Scan {
+    /// Scan `bytes`; the size of the largest literal announced in them.
+    fn feed(&mut self, mut bytes: &[u8]) -> u64 {
+        let mut largest = 0;
+        while let Some((&b, rest)) = bytes.split_first() {
+            if let Scan::Literal(left) = *self {
+                let skip = (left as usize).min(bytes.len());
+                bytes = &bytes[skip..];
+                let left = left - skip as u64;
+                *self = if left == 0 {
+                    Scan::Text
+                } else {
+                    Scan::Literal(left)
+                };
+                continue;
+            }
+            bytes = rest;
+            *self = match (*self, b) {
+                (Scan::Size(n), b'0'..=b'9') => {
+                    Scan::Size(n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+                }
+                (Scan::Size(n), b'}') => Scan::Closed(n),
+                (Scan::Size(n), b'+') => Scan::Size(n),
+                (Scan::Closed(n), b'\r') => Scan::Cr(n),
+                (Scan::Cr(n), b'\n') => {
+                    largest = largest.max(n);
+                    if n == 0 { Scan::Text } else { Scan::Literal(n) }
+                }
+                (_, b'{') => Scan::Size(0),
+                _ => Scan::Text,
+            };
+        }
+        largest
+    }
+}
+
 /// The byte stream under async-imap: plain TCP or TLS, and a budget of bytes the server may
 /// still send before the current command is answered.
 pub struct Connection {
     transport: Transport,
     budget: usize,
     limit: usize,
+    scan: Scan,
 }
 
 impl Connection {
@@ -152,6 +195,7 @@ impl Connection {
             transport,
             budget: ANSWER_BYTES,
             limit: ANSWER_BYTES,
+            scan: Scan::Text,
         }
     }
 
@@ -190,10 +234,11 @@ impl AsyncRead for Connection {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
-        let read = buf.filled().len() - before;
-        match this.budget.checked_sub(read) {
-            Some(left) => this.budget = left,
-            None => return Poll::Ready(Err(io::Error::other(TooLarge(this.limit)))),
+        let read = &buf.filled()[before..];
+        let announced = this.scan.feed(read);
+        match this.budget.checked_sub(read.len()) {
+            Some(left) if announced <= this.budget as u64 => this.budget = left,
+            _ => return Poll::Ready(Err(io::Error::other(TooLarge(this.limit)))),
         }
         polled
     }
@@ -324,8 +369,9 @@ impl Mailbox {
                 .map_err(|e| unexpected(&server, "CAPABILITY", e))
         })
         .await?;
-        let selected = within(&server, COMMAND_TIMEOUT, async {
-            session.select(&settings.mailbox).await.map_err(|e| match e {
+        let selected =
+            within(&server, COMMAND_TIMEOUT, async {
+                session.select(&settings.mailbox).await.map_err(|e| match e {
                 ImapProtoError::No(_) | ImapProtoError::Bad(_) | ImapProtoError::Validate(_) => {
                     ImapError::new(
                         ImapErrorKind::Mailbox,
@@ -338,8 +384,8 @@ impl Mailbox {
                 }
                 other => unexpected(&server, "SELECT", other),
             })
-        })
-        .await?;
+            })
+            .await?;
         let Some(uid_validity) = selected.uid_validity else {
             return Err(ImapError::new(
                 ImapErrorKind::Protocol,
@@ -388,28 +434,22 @@ impl Mailbox {
         // it brings is covered by this fetch.
         let session = &mut self.session;
         within(&server, COMMAND_TIMEOUT, async {
-            session.noop().await.map_err(|e| unexpected(&server, "NOOP", e))
+            session
+                .noop()
+                .await
+                .map_err(|e| unexpected(&server, "NOOP", e))
         })
         .await?;
         self.take_changes();
-        let session = &mut self.session;
-        // `n:*` also matches the highest UID when n is above it: filter.
-        let mut uids: Vec<u32> = within(&server, COMMAND_TIMEOUT, async {
-            session
-                .uid_search(format!("UID {first}:*"))
-                .await
-                .map_err(|e| unexpected(&server, "UID SEARCH", e))
-        })
-        .await?
-        .into_iter()
-        .filter(|uid| *uid > last_uid)
-        .collect();
-        uids.sort_unstable();
-        uids.truncate(max);
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sizes = self.sizes(&uids).await?;
+        // `n:*` also matches the highest UID when n is above it: filter. One short line per
+        // message (parsed one at a time, unlike a SEARCH answer's single line).
+        let sizes = self.sizes(&format!("{first}:*")).await?;
+        let uids: Vec<u32> = sizes
+            .keys()
+            .copied()
+            .filter(|uid| *uid > last_uid)
+            .take(max)
+            .collect();
         let mut fetched = BTreeMap::new();
         for batch in batches(&uids, &sizes) {
             self.fetch_batch(&batch, &mut fetched).await?;
@@ -417,15 +457,15 @@ impl Mailbox {
         Ok(fetched.into_values().collect())
     }
 
-    /// The sizes the server reports for these UIDs.
-    async fn sizes(&mut self, uids: &[u32]) -> Result<BTreeMap<u32, u32>, ImapError> {
-        self.session.get_mut().allow(ANSWER_BYTES);
+    /// The UIDs in `uid_set` and the sizes the server reports for them.
+    async fn sizes(&mut self, uid_set: &str) -> Result<BTreeMap<u32, u32>, ImapError> {
+        self.session.get_mut().allow(LIST_BYTES);
         let server = self.server.clone();
         let session = &mut self.session;
         within(&server, COMMAND_TIMEOUT, async {
             let mut sizes = BTreeMap::new();
             let mut answers = session
-                .uid_fetch(uid_set(uids), "(UID RFC822.SIZE)")
+                .uid_fetch(uid_set, "(UID RFC822.SIZE)")
                 .await
                 .map_err(|e| unexpected(&server, "UID FETCH", e))?;
             while let Some(fetch) = answers
@@ -433,7 +473,9 @@ impl Mailbox {
                 .await
                 .map_err(|e| unexpected(&server, "UID FETCH", e))?
             {
-                if let (Some(uid), Some(size)) = (fetch.uid, fetch.size) {
+                if let Some(uid) = fetch.uid {
+                    // A message whose size was not reported may be as large as allowed.
+                    let size = fetch.size.unwrap_or(MAX_MESSAGE_BYTES as u32);
                     sizes.insert(uid, size);
                 }
             }
@@ -513,7 +555,10 @@ impl Mailbox {
             tokio::time::sleep(timeout).await;
             let session = &mut self.session;
             within(&server, COMMAND_TIMEOUT, async {
-                session.noop().await.map_err(|e| unexpected(&server, "NOOP", e))
+                session
+                    .noop()
+                    .await
+                    .map_err(|e| unexpected(&server, "NOOP", e))
             })
             .await?;
             return Ok(self);
@@ -527,7 +572,10 @@ impl Mailbox {
         } = self;
         let mut handle = session.idle();
         within(&server, COMMAND_TIMEOUT, async {
-            handle.init().await.map_err(|e| unexpected(&server, "IDLE", e))
+            handle
+                .init()
+                .await
+                .map_err(|e| unexpected(&server, "IDLE", e))
         })
         .await?;
         {
@@ -538,7 +586,10 @@ impl Mailbox {
             }
         }
         let session = within(&server, COMMAND_TIMEOUT, async {
-            handle.done().await.map_err(|e| unexpected(&server, "DONE", e))
+            handle
+                .done()
+                .await
+                .map_err(|e| unexpected(&server, "DONE", e))
         })
         .await?;
         Ok(Mailbox {
@@ -656,9 +707,15 @@ fn login_error(server: &str, e: ImapProtoError) -> ImapError {
     match &e {
         ImapProtoError::No(text) | ImapProtoError::Bad(text) => {
             let said = server_text(&e);
-            let wants_tls = ["PRIVACYREQUIRED", "LOGINDISABLED", "SSL/TLS", "STARTTLS", "WITHOUT TLS"]
-                .iter()
-                .any(|w| text.to_ascii_uppercase().contains(w));
+            let wants_tls = [
+                "PRIVACYREQUIRED",
+                "LOGINDISABLED",
+                "SSL/TLS",
+                "STARTTLS",
+                "WITHOUT TLS",
+            ]
+            .iter()
+            .any(|w| text.to_ascii_uppercase().contains(w));
             if wants_tls {
                 ImapError::new(
                     ImapErrorKind::Tls,
@@ -703,7 +760,10 @@ fn lost(server: &str, e: ImapProtoError) -> ImapError {
         ),
         other => ImapError::new(
             ImapErrorKind::Protocol,
-            format!("unexpected answer from {server}: {}", clip(&other.to_string())),
+            format!(
+                "unexpected answer from {server}: {}",
+                clip(&other.to_string())
+            ),
         ),
     }
 }
@@ -787,7 +847,6 @@ fn batches(uids: &[u32], sizes: &BTreeMap<u32, u32>) -> Vec<Vec<(u32, usize)>> {
     let mut batch: Vec<(u32, usize)> = Vec::new();
     let mut bytes = 0;
     for &uid in uids {
-        // A message whose size was not reported may be as large as allowed.
         let expected = sizes
             .get(&uid)
             .map_or(MAX_MESSAGE_BYTES, |s| (*s as usize).min(MAX_MESSAGE_BYTES));
@@ -807,6 +866,23 @@ fn batches(uids: &[u32], sizes: &BTreeMap<u32, u32>) -> Vec<Vec<(u32, usize)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_announcements_are_found_and_literals_skipped() {
+        let mut scan = Scan::Text;
+        assert_eq!(scan.feed(b"* 1 FETCH (UID 1 BODY[] {12}\r\n"), 12);
+        // The literal's own bytes (which announce a huge one) are not announcements.
+        assert_eq!(scan.feed(b"{99999}\r\n"), 0);
+        assert_eq!(scan.feed(b"ab)\r\n"), 0);
+        assert_eq!(scan, Scan::Text);
+        // Announcements split across reads, and a saturating size.
+        assert_eq!(scan.feed(b"* 2 FETCH (BODY[] {4"), 0);
+        assert_eq!(scan.feed(b"2}\r"), 0);
+        assert_eq!(scan.feed(b"\n"), 42);
+        let mut scan = Scan::Text;
+        assert_eq!(scan.feed(b"{99999999999999999999999}\r\n"), u64::MAX);
+        assert_eq!(Scan::Text.feed(b"* OK {not a literal}\r\n"), 0);
+    }
 
     #[test]
     fn consecutive_uids_become_ranges() {

@@ -8,7 +8,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::html::html_to_text;
-use mail_parser::{Address, Header, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, Encoding, Header, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
+};
 
 /// A file attached to an inbound mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,12 +118,12 @@ fn parse_checked(raw: &[u8], attachment_limit: usize) -> Result<ParsedMail, Pars
         .and_then(|a| a.address.as_deref())
         .and_then(email);
     let subject = header_text(&message, raw, "Subject", charset.as_deref()).unwrap_or_default();
-    let text = body_text(&message);
+    let text = body_text(&message, raw);
 
     let mut parsed = ParsedMail {
         message_id: message
             .message_id()
-            .map(|id| clean_id(id))
+            .map(clean_id)
             .filter(|id| !id.is_empty()),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
@@ -181,12 +184,20 @@ fn parse_checked(raw: &[u8], attachment_limit: usize) -> Result<ParsedMail, Pars
 }
 
 /// The text of every body part in order, html parts turned into text.
-fn body_text(message: &Message<'_>) -> String {
+fn body_text(message: &Message<'_>, raw: &[u8]) -> String {
     let mut out = String::new();
     for id in &message.text_body {
-        let text = match message.parts.get(*id as usize).map(|p| &p.body) {
-            Some(PartType::Text(t)) => t.replace("\r\n", "\n"),
-            Some(PartType::Html(h)) => tidy_html_text(&html_to_text(h)),
+        let Some(part) = message.parts.get(*id as usize) else {
+            continue;
+        };
+        let text = match &part.body {
+            PartType::Text(t) => undeclared_8bit(part, raw)
+                .unwrap_or_else(|| t.to_string())
+                .replace("\r\n", "\n"),
+            PartType::Html(h) => {
+                let html = undeclared_8bit(part, raw).unwrap_or_else(|| h.to_string());
+                tidy_html_text(&html_to_text(&html))
+            }
             _ => continue,
         };
         if !out.is_empty() {
@@ -204,6 +215,22 @@ fn body_text(message: &Message<'_>) -> String {
         }
     }
     out
+}
+
+/// A raw 8-bit text part that declares no charset and is not UTF-8 (mail-parser would decode
+/// it lossily), decoded with the likeliest legacy charset.
+fn undeclared_8bit(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    let declared = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .is_some();
+    if declared || part.encoding != Encoding::None {
+        return None;
+    }
+    let bytes = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    std::str::from_utf8(bytes)
+        .is_err()
+        .then(|| decode_legacy(bytes, None))
 }
 
 /// Trailing spaces off each line and at most one blank line in a row.
@@ -334,8 +361,8 @@ fn header_text(
 }
 
 /// An address header, decoded like [`header_text`] when it holds raw 8-bit names.
-fn header_address<'x>(
-    message: &Message<'x>,
+fn header_address(
+    message: &Message<'_>,
     raw: &[u8],
     name: &str,
     charset: Option<&str>,
@@ -662,7 +689,7 @@ mod tests {
     }
 
     #[test]
-    fn a_20_mb_attachment_parses_without_copies_beyond_the_decoded_bytes() {
+    fn a_20_mb_attachment_over_the_limit_parses_and_keeps_only_its_size() {
         let content = vec![0x5au8; 20 << 20];
         let raw = with_attachment(&content);
         let mail = parse(&raw, 1 << 20).unwrap();
@@ -711,8 +738,11 @@ mod tests {
     #[test]
     fn raw_8bit_cp1250_headers_decode_with_the_declared_charset() {
         let raw = raw(&[
-            "From: x:50617765b320aff3b36b696577736b69 <pawel@example.pl>\r\n",
-            "Subject: x:52656b6c616d61636a61207a616df37769656e6961209620bff3b3e6\r\n",
+            "From: ",
+            "x:50617765b320aff3b36b696577736b69",
+            " <pawel@example.pl>\r\nSubject: ",
+            "x:52656b6c616d61636a61207a616df37769656e6961209620bff3b3e6",
+            "\r\n",
             "Content-Type: text/plain; charset=windows-1250\r\n\r\n",
             "Tre",
             "x:9c",
@@ -727,10 +757,15 @@ mod tests {
     #[test]
     fn raw_8bit_koi8_r_headers_decode_with_the_declared_charset() {
         let raw = raw(&[
-            "From: \"x:e9d7c1ce20f0c5d4d2cfd7\" <ivan@example.ru>\r\n",
-            "Subject: x:f7cfdad7d2c1d420d4cfd7c1d2c1\r\n",
+            "From: \"",
+            "x:e9d7c1ce20f0c5d4d2cfd7",
+            "\" <ivan@example.ru>\r\nSubject: ",
+            "x:f7cfdad7d2c1d420d4cfd7c1d2c1",
+            "\r\n",
             "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n",
-            "--b\r\nContent-Type: text/plain; charset=KOI8-R\r\n\r\nx:f7cfdad7d2c1d4\r\n--b--\r\n",
+            "--b\r\nContent-Type: text/plain; charset=KOI8-R\r\n\r\n",
+            "x:f7cfdad7d2c1d4",
+            "\r\n--b--\r\n",
         ]);
         let mail = parse(&raw, LIMIT).unwrap();
         assert_eq!(mail.subject, "Возврат товара");
@@ -741,15 +776,32 @@ mod tests {
     #[test]
     fn raw_8bit_headers_without_a_declared_charset_are_guessed() {
         let polish = raw(&[
-            "From: a@b.pl\r\nSubject: x:52656b6c616d61636a61207a616df37769656e6961209620bff3b3e6\r\n\r\nx\r\n",
+            "From: a@b.pl\r\nSubject: ",
+            "x:52656b6c616d61636a61207a616df37769656e6961209620bff3b3e6",
+            "\r\n\r\nx\r\n",
         ]);
         assert_eq!(
             parse(&polish, LIMIT).unwrap().subject,
             "Reklamacja zamówienia – żółć"
         );
-        let russian =
-            raw(&["From: a@b.ru\r\nSubject: x:f7cfdad7d2c1d420d4cfd7c1d2c1\r\n\r\nx\r\n"]);
+        let russian = raw(&[
+            "From: a@b.ru\r\nSubject: ",
+            "x:f7cfdad7d2c1d420d4cfd7c1d2c1",
+            "\r\n\r\nx\r\n",
+        ]);
         assert_eq!(parse(&russian, LIMIT).unwrap().subject, "Возврат товара");
+    }
+
+    #[test]
+    fn a_raw_8bit_body_without_a_charset_is_guessed_not_mangled() {
+        let raw = raw(&[
+            "From: a@b.pl\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\nProsz",
+            "x:ea",
+            " o zwrot, ",
+            "x:bff3b3e6",
+            ".\r\n",
+        ]);
+        assert_eq!(parse(&raw, LIMIT).unwrap().text, "Proszę o zwrot, żółć.");
     }
 
     #[test]
@@ -807,7 +859,8 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                bytes.push(b"-a\r\n:=?;\"<>@ \tQBq\x80\xff"[(seed % 20) as usize]);
+                let alphabet = b"-a\r\n:=?;\"<>@ \tQBq\x80\xff";
+                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
             }
             let _ = parse(&bytes, LIMIT);
         }

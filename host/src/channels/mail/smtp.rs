@@ -17,17 +17,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-/// How the connection to the server is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tls {
-    /// Plain text (a local relay or a test server).
-    None,
-    /// Plain connect, then STARTTLS, required: no credentials or mail before it succeeds.
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-}
+pub use super::imap::Tls;
 
 /// Where and how to send.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -156,7 +146,11 @@ impl Mailers {
             .await
             .map_err(|_| SendError::Transient("the mailer is shutting down".into()))?;
         let raw = message.formatted();
-        match mailer.transport.send_raw(&envelope, &raw).await {
+        let sent = mailer.transport.send_raw(&envelope, &raw).await;
+        // lettre returns the connection to its pool from a spawned task; let it run before the
+        // permit goes, so the next send reuses the connection instead of opening another.
+        tokio::task::yield_now().await;
+        match sent {
             Ok(response) => {
                 let lines: Vec<&str> = response.message().collect();
                 let reply = format!("{} {}", response.code(), lines.join(" "));
@@ -431,6 +425,30 @@ mod tests {
             assert_eq!(reply, "250 OK queued");
         }
         assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_to_one_server_opens_a_bounded_number_of_connections() {
+        let (port, connections) = fake_server().await;
+        let mailers = Arc::new(Mailers::new());
+        let sends: Vec<_> = (0..200)
+            .map(|_| {
+                let mailers = mailers.clone();
+                tokio::spawn(async move {
+                    mailers
+                        .send(&plain(port), &message(), &["jan@example.com".into()])
+                        .await
+                })
+            })
+            .collect();
+        for send in sends {
+            assert_eq!(send.await.unwrap().unwrap(), "250 OK queued");
+        }
+        let opened = connections.load(Ordering::SeqCst);
+        assert!(
+            opened <= CONNECTIONS_PER_SERVER as usize + 2,
+            "{opened} connections for 200 sends"
+        );
     }
 
     #[tokio::test]
