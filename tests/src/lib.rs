@@ -9,4 +9,5 @@ pub mod components {
 
 pub mod fake_services;
 pub mod mail_servers;
+pub mod receiver;
 pub mod server;

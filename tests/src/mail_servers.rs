@@ -124,9 +124,10 @@ impl Accounts {
 /// A running Dovecot IMAP server (plain text, IDLE) on `127.0.0.1:port()`.
 #[derive(Debug)]
 pub struct ImapServer {
+    // Fields drop in order: the processes die before their folder is removed.
+    process: Option<Group>,
     port: u16,
     dir: tempfile::TempDir,
-    process: Option<Group>,
     users: Mutex<Vec<(String, String)>>,
 }
 
@@ -618,9 +619,10 @@ impl ReceivedMail {
 /// A running aiosmtpd SMTP server on `127.0.0.1:port()` that keeps what it accepts.
 #[derive(Debug)]
 pub struct SmtpSink {
+    // Fields drop in order: the process dies before its folder is removed.
+    process: Option<Group>,
     port: u16,
     dir: tempfile::TempDir,
-    process: Option<Group>,
 }
 
 impl SmtpSink {

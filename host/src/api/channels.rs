@@ -258,8 +258,7 @@ async fn delete_webhook(
     State(s): State<AppState>,
     Path(hook): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if s
-        .engine
+    if s.engine
         .store()
         .delete_webhook(t.id, id(&hook, "webhook")?)
         .await?

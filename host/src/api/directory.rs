@@ -2,8 +2,8 @@
 //! `email` block: its mailbox and SMTP server, passwords write-only).
 
 use super::AppState;
-use super::error::ApiError;
 use super::email_settings::{EmailBody, email};
+use super::error::ApiError;
 use super::extract::{Body, TenantCaller, id};
 use crate::store::{AgentRow, InboxRow, NewAgent, NewInbox, Secret};
 use axum::extract::{Path, State};
@@ -280,11 +280,23 @@ async fn inbox_view(s: &AppState, tenant: i64, row: &InboxRow) -> Result<Value, 
         let state = store.mailbox_state(row.id).await?;
         email["status"] = match (&e.email.imap, state) {
             (None, _) => Value::Null,
-            (Some(_), None) => json!({"state": "connecting", "last_poll_at": null, "last_error": null,
-                                      "imported": 0, "refused": 0}),
+            (Some(_), None) => {
+                json!({"state": "connecting", "last_poll_at": null, "last_error": null,
+                                      "imported": 0, "refused": 0})
+            }
             (Some(_), Some(m)) => {
+                let refusals: Vec<Value> = store
+                    .mail_refusals(row.id, 10)
+                    .await?
+                    .into_iter()
+                    .map(|(uid, message_id, reason, at)| {
+                        json!({"uid": uid, "message_id": message_id, "reason": reason,
+                               "at": super::time::format(at)})
+                    })
+                    .collect();
                 json!({"state": m.state, "last_poll_at": super::time::format_opt(m.last_poll_at),
-                       "last_error": m.last_error, "imported": m.imported, "refused": m.refused})
+                       "last_error": m.last_error, "imported": m.imported, "refused": m.refused,
+                       "recent_refusals": refusals})
             }
         };
         v["email"] = email;

@@ -144,7 +144,10 @@ pub fn email(b: EmailBody) -> Result<(Email, Secret, Secret), ApiError> {
                 return Err(ApiError::invalid("email.imap.mailbox", "must not be empty"));
             }
             if i.username.trim().is_empty() {
-                return Err(ApiError::invalid("email.imap.username", "must not be empty"));
+                return Err(ApiError::invalid(
+                    "email.imap.username",
+                    "must not be empty",
+                ));
             }
             let pw = secret("email.imap.password", i.password)?;
             let imap = Imap {

@@ -5,8 +5,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Params, TenantCaller, id};
 use super::time;
-use crate::engine::{Change, EngineError};
 use crate::domain::views;
+use crate::engine::{Change, EngineError};
 use crate::store::{NewMessage, NewTicket, Tenant, TicketFilter, TicketRow, now_ms};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -537,7 +537,10 @@ async fn add_message(
             .message_by_external(t.id, &ticket.source, external)
             .await?
         {
-            return Ok((StatusCode::OK, Json(one_message(&s, &t, owner, message).await?)));
+            return Ok((
+                StatusCode::OK,
+                Json(one_message(&s, &t, owner, message).await?),
+            ));
         }
     }
     let m = NewMessage {

@@ -101,7 +101,9 @@ pub async fn run(engine: Arc<Engine>) {
             continue;
         }
         let sleep = match store.next_delivery_at().await {
-            Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, IDLE.as_millis() as i64) as u64),
+            Ok(Some(at)) => {
+                Duration::from_millis((at - now_ms()).clamp(0, IDLE.as_millis() as i64) as u64)
+            }
             _ => IDLE,
         };
         if sleep.is_zero() && slots.available_permits() == 0 {
@@ -123,7 +125,9 @@ async fn deliver(engine: &Engine, mailers: &Mailers, d: DeliveryRow) {
         "webhook" => send_webhook(store, &d).await,
         other => Attempt {
             message_id: None,
-            result: Err(Failure::permanent(format!("no connector for channel `{other}`"))),
+            result: Err(Failure::permanent(format!(
+                "no connector for channel `{other}`"
+            ))),
         },
     };
     let message_id = attempt.message_id;
@@ -148,9 +152,7 @@ async fn deliver(engine: &Engine, mailers: &Mailers, d: DeliveryRow) {
     };
     let dead_calls = match &outcome {
         // A dead webhook call raises no further call (no loops).
-        Outcome::Dead { error, .. } if d.kind != "webhook" => {
-            dead_notices(store, &d, error).await
-        }
+        Outcome::Dead { error, .. } if d.kind != "webhook" => dead_notices(store, &d, error).await,
         _ => Vec::new(),
     };
     let notify = !dead_calls.is_empty();
@@ -242,7 +244,10 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
     // The inbox's own server, else the tenant's; an inbox sends from its address.
     let (server, from) = match (&inbox, &tenant.smtp) {
         (Some(i), _) if i.email.smtp.is_some() => (
-            settings(i.email.smtp.as_ref().expect("checked"), i.smtp_password.clone()),
+            settings(
+                i.email.smtp.as_ref().expect("checked"),
+                i.smtp_password.clone(),
+            ),
             i.email.address.clone(),
         ),
         (inbox, Some(t)) => (
@@ -263,30 +268,36 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
         Some(a) => store.agent(d.tenant_id, a).await.map_err(db)?,
         None => None,
     };
-    let to = match d.kind.as_str() {
-        "notification" => {
-            let agent_id: i64 = d.recipient.parse().map_err(|_| {
-                Failure::permanent(format!("`{}` is not an agent id", d.recipient))
-            })?;
-            let agent = store
-                .agent(d.tenant_id, agent_id)
-                .await
-                .map_err(db)?
-                .ok_or_else(|| Failure::permanent(format!("the tenant has no agent {agent_id}")))?;
-            vec![agent.email.ok_or_else(|| {
-                Failure::permanent(format!("agent {agent_id} ({}) has no e-mail address", agent.name))
-            })?]
-        }
-        "reply" => vec![ticket.customer_email.clone().ok_or_else(|| {
-            Failure::permanent("the ticket's customer has no e-mail address")
-        })?],
-        _ => d
-            .recipient
-            .split([',', ';'])
-            .map(|a| a.trim().to_owned())
-            .filter(|a| !a.is_empty())
-            .collect(),
-    };
+    let to =
+        match d.kind.as_str() {
+            "notification" => {
+                let agent_id: i64 = d.recipient.parse().map_err(|_| {
+                    Failure::permanent(format!("`{}` is not an agent id", d.recipient))
+                })?;
+                let agent = store
+                    .agent(d.tenant_id, agent_id)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| {
+                        Failure::permanent(format!("the tenant has no agent {agent_id}"))
+                    })?;
+                vec![agent.email.ok_or_else(|| {
+                    Failure::permanent(format!(
+                        "agent {agent_id} ({}) has no e-mail address",
+                        agent.name
+                    ))
+                })?]
+            }
+            "reply" => vec![ticket.customer_email.clone().ok_or_else(|| {
+                Failure::permanent("the ticket's customer has no e-mail address")
+            })?],
+            _ => d
+                .recipient
+                .split([',', ';'])
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
+        };
     let mut mail = OutgoingMail {
         from_name: None,
         from: from.clone(),
@@ -308,10 +319,7 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
             d.subject.as_deref().unwrap_or(&ticket.subject),
         );
         mail.agent_name = assignee.as_ref().map(|a| a.name.clone());
-        let messages = store
-            .messages(d.tenant_id, d.ticket_id)
-            .await
-            .map_err(db)?;
+        let messages = store.messages(d.tenant_id, d.ticket_id).await.map_err(db)?;
         // The customer's last message before this reply: threaded to and quoted.
         let last = messages
             .iter()
@@ -336,9 +344,7 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
             mail.cc = cc
                 .into_iter()
                 .map(|c| c.to_lowercase())
-                .filter(|c| {
-                    !no_cc.contains(c) && *c != from.to_lowercase() && !mail.to.contains(c)
-                })
+                .filter(|c| !no_cc.contains(c) && *c != from.to_lowercase() && !mail.to.contains(c))
                 .collect();
         }
         if let Some(i) = &inbox {
@@ -395,7 +401,12 @@ async fn send_webhook(store: &Store, d: &DeliveryRow) -> Attempt {
             return Err(Failure::permanent("the call has no webhook"));
         };
         let db = |e: crate::store::StoreError| Failure::transient(format!("database: {e}"));
-        if store.webhook(d.tenant_id, hook).await.map_err(db)?.is_none() {
+        if store
+            .webhook(d.tenant_id, hook)
+            .await
+            .map_err(db)?
+            .is_none()
+        {
             return Err(Failure::permanent("the webhook was removed"));
         }
         let secret = store

@@ -77,7 +77,10 @@ async fn post(url: &str, headers: &[(&str, String)], body: String) -> Result<Ans
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
     let mut request = hyper::Request::post(path)
-        .header(hyper::header::HOST, uri.authority().map(|a| a.as_str()).unwrap_or(&host))
+        .header(
+            hyper::header::HOST,
+            uri.authority().map(|a| a.as_str()).unwrap_or(&host),
+        )
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(hyper::header::USER_AGENT, "ferrule");
     for (name, value) in headers {

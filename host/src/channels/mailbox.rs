@@ -97,7 +97,15 @@ async fn worker(engine: Arc<Engine>, tenant_id: i64, inbox: i64) {
         failures += 1;
         tracing::info!(inbox, error = %error, "mailbox");
         let _ = store
-            .save_mailbox(inbox, "error", Some(error.message.clone()), None, None, 0, 0)
+            .save_mailbox(
+                inbox,
+                "error",
+                Some(error.message.clone()),
+                None,
+                None,
+                0,
+                0,
+            )
             .await;
         // 2 s doubling to `poll_seconds` (at least a minute for a wrong password).
         let poll = u64::from(email.email.poll_seconds).max(2);
@@ -129,7 +137,15 @@ async fn session(
         _ => 0,
     };
     let _ = store
-        .save_mailbox(inbox, "connected", None, Some(validity), Some(last_uid), 0, 0)
+        .save_mailbox(
+            inbox,
+            "connected",
+            None,
+            Some(validity),
+            Some(last_uid),
+            0,
+            0,
+        )
         .await;
     loop {
         loop {
@@ -152,7 +168,15 @@ async fn session(
                 .await;
         }
         let _ = store
-            .save_mailbox(inbox, "connected", None, Some(validity), Some(last_uid), 0, 0)
+            .save_mailbox(
+                inbox,
+                "connected",
+                None,
+                Some(validity),
+                Some(last_uid),
+                0,
+                0,
+            )
             .await;
         let wait = if mailbox.supports_idle() {
             IDLE_RENEW
@@ -223,7 +247,10 @@ fn cut(text: &str, limit: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}\n[… cut: the message is longer than {limit} bytes]", &text[..end])
+    format!(
+        "{}\n[… cut: the message is longer than {limit} bytes]",
+        &text[..end]
+    )
 }
 
 async fn import(
@@ -282,7 +309,11 @@ async fn import(
     if ticket.is_none()
         && let Some(number) = parse::subject_token(&mail.subject)
     {
-        ticket = store.ticket_by_number(tenant.id, number).await.ok().flatten();
+        ticket = store
+            .ticket_by_number(tenant.id, number)
+            .await
+            .ok()
+            .flatten();
     }
     let result = match ticket {
         Some(id) => match engine.add_message(tenant, id, message.clone()).await {

@@ -1,5 +1,5 @@
 //! Plain types of the server's domain, parsed and checked at the edge.
 
+pub mod channels;
 pub mod rule;
 pub mod views;
-pub mod channels;

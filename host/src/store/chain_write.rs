@@ -332,7 +332,11 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
     Ok(written)
 }
 
-fn add_messages(conn: &Connection, w: &ChainWrite, written: &mut Written) -> Result<(), WriteError> {
+fn add_messages(
+    conn: &Connection,
+    w: &ChainWrite,
+    written: &mut Written,
+) -> Result<(), WriteError> {
     let (tenant, ticket) = (w.tenant, w.ticket.id);
     let mut add = conn.prepare_cached(
         "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, \
@@ -531,7 +535,15 @@ fn notify_hooks(conn: &Connection, w: &ChainWrite, written: &Written) -> Result<
     for (kind, data) in notices {
         let payload = notice(kind, w.now, data);
         for hook in w.hooks.iter().filter(|h| h.wants(kind)) {
-            add.execute(params![w.tenant, w.ticket.id, hook.url, kind, w.now, hook.id, payload])?;
+            add.execute(params![
+                w.tenant,
+                w.ticket.id,
+                hook.url,
+                kind,
+                w.now,
+                hook.id,
+                payload
+            ])?;
             queued = true;
         }
     }

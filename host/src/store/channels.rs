@@ -88,17 +88,15 @@ impl Store {
         let text = email.map(serde_json::to_string).transpose()?;
         let imap = match imap_password {
             Secret::Keep => None,
-            Secret::Set(p) => Some(self.seal_text(
-                p.as_deref(),
-                &format!("inbox/{tenant}/{inbox}/imap"),
-            )),
+            Secret::Set(p) => {
+                Some(self.seal_text(p.as_deref(), &format!("inbox/{tenant}/{inbox}/imap")))
+            }
         };
         let smtp = match smtp_password {
             Secret::Keep => None,
-            Secret::Set(p) => Some(self.seal_text(
-                p.as_deref(),
-                &format!("inbox/{tenant}/{inbox}/smtp"),
-            )),
+            Secret::Set(p) => {
+                Some(self.seal_text(p.as_deref(), &format!("inbox/{tenant}/{inbox}/smtp")))
+            }
         };
         sqlx::query(
             "UPDATE inboxes SET email = ?, email_revision = email_revision + 1, \
@@ -324,8 +322,7 @@ impl Store {
         };
         Ok(Settings {
             smtp: smtp.map(|s| serde_json::from_str(&s)).transpose()?,
-            smtp_password: self
-                .open_text(smtp_password, &format!("settings/{tenant}/smtp"))?,
+            smtp_password: self.open_text(smtp_password, &format!("settings/{tenant}/smtp"))?,
             sms: sms.map(|s| serde_json::from_str(&s)).transpose()?,
             sms_token: self.open_text(sms_token, &format!("settings/{tenant}/sms"))?,
         })

@@ -309,7 +309,15 @@ fn finish(
              VALUES (?1, ?2, 'webhook', ?3, ?4, ?5, 'webhook', 'pending', ?5, ?6, ?7)",
         )?;
         for c in dead_calls {
-            add.execute(params![tenant, ticket, c.url, c.kind, now, c.webhook_id, c.payload])?;
+            add.execute(params![
+                tenant,
+                ticket,
+                c.url,
+                c.kind,
+                now,
+                c.webhook_id,
+                c.payload
+            ])?;
         }
     }
     Ok(())

@@ -2,6 +2,8 @@
 //! an addition here and nowhere else.
 
 mod chain_write;
+mod channels;
+mod deliveries;
 mod directory;
 mod events;
 mod ids;
@@ -15,10 +17,10 @@ mod tenants;
 mod tickets;
 mod webhooks;
 mod writer;
-mod channels;
-mod deliveries;
 
 pub use chain_write::{ChainWrite, EventText, RunText, TicketWrite, Written};
+pub use channels::{InboxEmail, MailboxState, Secret, Settings};
+pub use deliveries::{DeliveryFilter, DeliveryRow, HookCall, Outcome};
 pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
 pub use events::EventRow;
 pub use installations::{InstallationRow, SecretChanges};
@@ -28,8 +30,6 @@ pub use runs::RunRow;
 pub use schedule::DueTicket;
 pub use sealing::Sealer;
 pub use tenants::{DEFAULT_STATUSES, StatusRow, Tenant, hash_token, new_token};
-pub use channels::{InboxEmail, MailboxState, Secret, Settings};
-pub use deliveries::{DeliveryFilter, DeliveryRow, HookCall, Outcome};
 pub use tickets::{
     AttachmentRow, MailParts, MessageRow, NewAttachment, NewMessage, NewTicket, Outgoing,
     TicketFilter, TicketRow,

@@ -127,7 +127,12 @@ impl NewMessage {
     pub fn new(author: &str, body: String, sent_at: i64) -> NewMessage {
         NewMessage {
             author: author.into(),
-            direction: if author == "customer" { "inbound" } else { "outbound" }.into(),
+            direction: if author == "customer" {
+                "inbound"
+            } else {
+                "outbound"
+            }
+            .into(),
             subject: None,
             body,
             language: None,
@@ -185,7 +190,6 @@ pub struct Outgoing {
     /// Body.
     pub body: String,
 }
-
 
 /// Filters of `GET /tickets`.
 #[allow(missing_docs)] // the fields mirror the columns in migrations/sqlite

@@ -97,7 +97,11 @@ impl Store {
 
     /// One webhook of the tenant.
     pub async fn webhook(&self, tenant: i64, id: i64) -> Result<Option<WebhookRow>> {
-        Ok(self.webhooks(tenant).await?.into_iter().find(|w| w.id == id))
+        Ok(self
+            .webhooks(tenant)
+            .await?
+            .into_iter()
+            .find(|w| w.id == id))
     }
 
     /// Remove a webhook (calls already queued to it are still made). Whether it existed.
