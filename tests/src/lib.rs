@@ -9,5 +9,6 @@ pub mod components {
 
 pub mod fake_services;
 pub mod mail_servers;
+pub mod process;
 pub mod receiver;
 pub mod server;

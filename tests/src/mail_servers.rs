@@ -707,6 +707,21 @@ impl SmtpSink {
         self.port
     }
 
+    /// How many messages were accepted so far.
+    pub fn count(&self) -> usize {
+        fs::read_dir(self.dir.path())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        n.ends_with(".eml") && !n.starts_with('.')
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Every message accepted so far, in order of arrival.
     pub fn messages(&self) -> Vec<ReceivedMail> {
         let mut names: Vec<_> = fs::read_dir(self.dir.path())

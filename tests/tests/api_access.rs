@@ -57,6 +57,19 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/runs", Who::Tenant),
     ("GET", "/rule-templates", Who::Tenant),
     ("POST", "/rule-templates/{id}", Who::Tenant),
+    ("GET", "/inboxes/{id}", Who::Tenant),
+    ("PATCH", "/inboxes/{id}", Who::Tenant),
+    ("GET", "/settings", Who::Tenant),
+    ("PUT", "/settings", Who::Tenant),
+    ("POST", "/webhooks", Who::Tenant),
+    ("GET", "/webhooks", Who::Tenant),
+    ("GET", "/webhooks/{id}", Who::Tenant),
+    ("DELETE", "/webhooks/{id}", Who::Tenant),
+    ("GET", "/webhooks/{id}/deliveries", Who::Tenant),
+    ("GET", "/deliveries", Who::Tenant),
+    ("GET", "/deliveries/{id}", Who::Tenant),
+    ("POST", "/deliveries/{id}/retry", Who::Tenant),
+    ("GET", "/tickets/{id}/attachments/{attachment}", Who::Tenant),
     ("GET", "/healthz", Who::Public),
     ("GET", "/metrics", Who::Public),
     ("GET", "/openapi.json", Who::Public),
@@ -66,6 +79,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
 fn concrete(path: &str) -> String {
     path.replace("/rule-templates/{id}", "/rule-templates/status-flow")
         .replace("{id}", "1")
+        .replace("{attachment}", "1")
         .replace("{name}", "set-status")
         .replace("{plugin}", "set-status")
 }
@@ -243,7 +257,7 @@ fn every_protected_endpoint_refuses_missing_unknown_and_malformed_tokens_with_40
     }
     assert_eq!(
         checked,
-        36 * headers.len(),
+        49 * headers.len(),
         "every protected route was tried"
     );
 }

@@ -41,6 +41,8 @@ CREATE UNIQUE INDEX messages_external ON messages (tenant_id, source, external_i
 -- An e-mail's full text (`body` is it without quoted history and signature), and its CC.
 ALTER TABLE messages ADD COLUMN full_body TEXT;
 ALTER TABLE messages ADD COLUMN cc TEXT;
+-- An automatic mail (auto-reply, bounce, list): never answered automatically (mail loops).
+ALTER TABLE messages ADD COLUMN auto_generated INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE attachments (
     id           INTEGER PRIMARY KEY,

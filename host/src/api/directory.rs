@@ -5,7 +5,7 @@ use super::AppState;
 use super::email_settings::{EmailBody, email};
 use super::error::ApiError;
 use super::extract::{Body, TenantCaller, id};
-use crate::store::{AgentRow, InboxRow, NewAgent, NewInbox, Secret};
+use crate::store::{AgentRow, InboxChanges, InboxRow, NewAgent, NewInbox, Secret};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -230,17 +230,14 @@ async fn patch_inbox(
         Some(None) => Some(None),
         None => None,
     };
-    store
-        .update_inbox(
-            t.id,
-            inbox,
-            name.as_deref(),
-            b.group.as_ref().map(|g| g.as_deref()),
-            hours.as_ref().map(|h| h.as_ref()),
-            b.default_category.as_ref().map(|c| c.as_deref()),
-            b.default_priority.as_ref().map(|p| p.as_deref()),
-        )
-        .await?;
+    let changes = InboxChanges {
+        name,
+        group: b.group,
+        working_hours: hours,
+        default_category: b.default_category,
+        default_priority: b.default_priority,
+    };
+    store.update_inbox(t.id, inbox, &changes).await?;
     match settings {
         Some(Some((email, imap, smtp))) => {
             store

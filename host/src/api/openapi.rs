@@ -2,7 +2,8 @@
 //! Schemas of the request types (generated from the Rust types the handlers parse).
 
 use super::AppState;
-use super::directory::{NewAgentBody, NewInboxBody};
+use super::channels::{NewWebhookBody, SettingsBody};
+use super::directory::{NewAgentBody, NewInboxBody, PatchInboxBody};
 use super::installations::InstallationBody;
 use super::rules::DryRunBody;
 use super::tenants::NewTenantBody;
@@ -235,8 +236,112 @@ const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/inboxes/{id}",
+        summary: "One inbox with its e-mail settings (passwords only as `password_set`) and the mailbox status {state, last_poll_at, last_error, imported, refused, recent_refusals}",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "patch",
+        path: "/inboxes/{id}",
+        summary: "Change an inbox; `email` is replaced whole (passwords left out stay as stored), `null` removes it",
+        auth: Auth::Tenant,
+        body: Some(schema::<PatchInboxBody>),
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/settings",
+        summary: "The tenant's channel settings: default SMTP (`password_set`) and SMS gateway (`token_set`)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "put",
+        path: "/settings",
+        summary: "Replace the tenant's SMTP (with `from`) and SMS gateway settings; secrets left out stay as stored",
+        auth: Auth::Tenant,
+        body: Some(schema::<SettingsBody>),
+        ok: 200,
+    },
+    Route {
+        method: "post",
+        path: "/webhooks",
+        summary: "Add a webhook; answers its signing secret once (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature `v1,<base64 HMAC-SHA256 of id.timestamp.body>`)",
+        auth: Auth::Tenant,
+        body: Some(schema::<NewWebhookBody>),
+        ok: 201,
+    },
+    Route {
+        method: "get",
+        path: "/webhooks",
+        summary: "The tenant's webhooks",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/webhooks/{id}",
+        summary: "One webhook",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "delete",
+        path: "/webhooks/{id}",
+        summary: "Remove a webhook",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 204,
+    },
+    Route {
+        method: "get",
+        path: "/webhooks/{id}/deliveries",
+        summary: "The calls made to a webhook, newest first (?state=&limit=&before=)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/deliveries",
+        summary: "Deliveries, newest first: ?state=pending|sent|failed|dead&ticket_id=&limit=&before=",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/deliveries/{id}",
+        summary: "One delivery: state, channel, attempts, next_attempt_at, last_error, response, sent_at, message_id",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "post",
+        path: "/deliveries/{id}/retry",
+        summary: "Send a dead delivery again (409 when it is not dead)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/tickets/{id}/attachments/{attachment}",
+        summary: "An attachment's bytes (404 when it was over the kept size)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
         path: "/tickets/{id}/outbox",
-        summary: "E-mails, SMS and notifications the rules sent for this ticket",
+        summary: "The ticket's deliveries: replies, e-mails, SMS, notifications and webhook calls, with state, channel, attempts and errors",
         auth: Auth::Tenant,
         body: None,
         ok: 200,

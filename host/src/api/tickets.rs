@@ -166,6 +166,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/messages", post(add_message).get(messages))
         .route("/tickets/{id}/events", post(add_event).get(events))
         .route("/tickets/{id}/outbox", get(outbox))
+        .route("/tickets/{id}/attachments/{attachment}", get(attachment))
 }
 
 /// A ticket as the API shows it.
@@ -690,4 +691,34 @@ async fn outbox(
     let rows = s.engine.store().outbox(t.id, ticket_id).await?;
     let items: Vec<Value> = rows.iter().map(super::channels::delivery_json).collect();
     Ok(Json(json!({ "outbox": items })))
+}
+
+async fn attachment(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    Path((ticket, file)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (ticket, file) = (id(&ticket, "ticket")?, id(&file, "attachment")?);
+    let Some((name, content_type, bytes)) = s.engine.store().attachment(t.id, ticket, file).await?
+    else {
+        return Err(ApiError::not_found("attachment"));
+    };
+    let Some(bytes) = bytes else {
+        return Err(ApiError::NotFound(format!(
+            "`{name}` was larger than ferrule keeps; only its name, type and size are stored"
+        )));
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\', '\r', '\n'], "_")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }

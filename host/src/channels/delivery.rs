@@ -323,14 +323,19 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
         // The customer's last message before this reply: threaded to and quoted.
         let last = messages
             .iter()
-            .filter(|m| m.author == "customer" && Some(m.id) < d.message_ref.or(Some(i64::MAX)))
-            .next_back();
+            .rfind(|m| m.author == "customer" && Some(m.id) < d.message_ref.or(Some(i64::MAX)));
         mail.references = store
             .thread_ids(d.tenant_id, d.ticket_id)
             .await
             .map_err(db)?;
         if let Some(last) = last {
-            let (external, cc) = store.message_mail(last.id).await.map_err(db)?;
+            let (external, cc, automatic) = store.message_mail(last.id).await.map_err(db)?;
+            if automatic {
+                return Err(Failure::permanent(
+                    "not sent: the customer's last mail is an automatic one (auto-reply, bounce or list); \
+                     answering it automatically could start a mail loop",
+                ));
+            }
             mail.in_reply_to = external;
             mail.quote = Some(Quote {
                 author: ticket.customer_name.clone(),

@@ -295,6 +295,7 @@ async fn import(
                 bytes: a.bytes.clone(),
             })
             .collect(),
+        auto_generated: mail.auto_generated,
     };
     let message = NewMessage {
         subject: Some(mail.subject.clone()).filter(|s| !s.is_empty()),

@@ -340,8 +340,8 @@ fn add_messages(
     let (tenant, ticket) = (w.tenant, w.ticket.id);
     let mut add = conn.prepare_cached(
         "INSERT INTO messages (tenant_id, ticket_id, author, direction, subject, body, language, rule_id, \
-         sent_at, created_at, external_id, source, full_body, cc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         sent_at, created_at, external_id, source, full_body, cc, auto_generated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     for m in &w.messages {
         if let Some(external) = &m.external_id {
@@ -377,6 +377,7 @@ fn add_messages(
             mail.map(|x| x.full_body.as_str()),
             mail.filter(|x| !x.cc.is_empty())
                 .map(|x| serde_json::to_string(&x.cc).unwrap_or_default()),
+            mail.is_some_and(|x| x.auto_generated),
         ])?;
         let id = conn.last_insert_rowid();
         written.message_ids.push(id);

@@ -289,18 +289,18 @@ impl Store {
         .await?)
     }
 
-    /// A message's channel id and CC (for threading a reply to it).
-    pub async fn message_mail(&self, id: i64) -> Result<(Option<String>, Vec<String>)> {
-        let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT external_id, cc FROM messages WHERE id = ?")
+    /// A message's channel id, CC, and whether it is an automatic mail (for a reply to it).
+    pub async fn message_mail(&self, id: i64) -> Result<(Option<String>, Vec<String>, bool)> {
+        let row: Option<(Option<String>, Option<String>, bool)> =
+            sqlx::query_as("SELECT external_id, cc, auto_generated FROM messages WHERE id = ?")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
-        let (external, cc) = row.unwrap_or_default();
+        let (external, cc, auto) = row.unwrap_or_default();
         let cc = cc
             .and_then(|c| serde_json::from_str(&c).ok())
             .unwrap_or_default();
-        Ok((external, cc))
+        Ok((external, cc, auto))
     }
 
     /// The tenant's channel settings.

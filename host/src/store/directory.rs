@@ -64,6 +64,21 @@ pub struct NewInbox {
     pub default_priority: Option<String>,
 }
 
+/// Changes to an inbox's fields (None: unchanged; `Some(None)`: cleared).
+#[derive(Debug, Clone, Default)]
+pub struct InboxChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Group.
+    pub group: Option<Option<String>>,
+    /// Working hours.
+    pub working_hours: Option<Option<Calendar>>,
+    /// Category of new tickets that have none.
+    pub default_category: Option<Option<String>>,
+    /// Priority of new tickets that have none.
+    pub default_priority: Option<Option<String>>,
+}
+
 fn calendar_json(c: &Option<Calendar>) -> Result<Option<String>> {
     Ok(match c {
         Some(c) => Some(serde_json::to_string(c)?),
@@ -148,21 +163,18 @@ impl Store {
         .await?)
     }
 
-    /// Change an inbox's fields (None: unchanged; `Some(None)`: cleared). Whether it exists.
-    pub async fn update_inbox(
-        &self,
-        tenant: i64,
-        id: i64,
-        name: Option<&str>,
-        group: Option<Option<&str>>,
-        working_hours: Option<Option<&Calendar>>,
-        default_category: Option<Option<&str>>,
-        default_priority: Option<Option<&str>>,
-    ) -> Result<bool> {
-        let hours = match working_hours {
-            Some(c) => Some(calendar_json(&c.cloned())?),
+    /// Change an inbox's fields. Whether it exists.
+    pub async fn update_inbox(&self, tenant: i64, id: i64, c: &InboxChanges) -> Result<bool> {
+        let hours = match &c.working_hours {
+            Some(h) => Some(calendar_json(h)?),
             None => None,
         };
+        let (name, group, default_category, default_priority) = (
+            c.name.as_deref(),
+            c.group.as_ref().map(|g| g.as_deref()),
+            c.default_category.as_ref().map(|g| g.as_deref()),
+            c.default_priority.as_ref().map(|g| g.as_deref()),
+        );
         let done = sqlx::query(
             "UPDATE inboxes SET name = COALESCE(?, name), \
              grp = CASE WHEN ? THEN ? ELSE grp END, \

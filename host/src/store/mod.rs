@@ -21,7 +21,7 @@ mod writer;
 pub use chain_write::{ChainWrite, EventText, RunText, TicketWrite, Written};
 pub use channels::{InboxEmail, MailboxState, Secret, Settings};
 pub use deliveries::{DeliveryFilter, DeliveryRow, HookCall, Outcome};
-pub use directory::{AgentRow, InboxRow, NewAgent, NewInbox};
+pub use directory::{AgentRow, InboxChanges, InboxRow, NewAgent, NewInbox};
 pub use events::EventRow;
 pub use installations::{InstallationRow, SecretChanges};
 pub use plugins::{PluginRow, Saved, Vendor, VendorKey};

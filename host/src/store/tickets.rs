@@ -107,6 +107,8 @@ pub struct MailParts {
     pub cc: Vec<String>,
     /// Attachments.
     pub attachments: Vec<NewAttachment>,
+    /// An automatic mail (auto-reply, bounce, list): rules' replies to it are not sent.
+    pub auto_generated: bool,
 }
 
 /// An attachment to store.
