@@ -368,10 +368,12 @@ impl Store {
     /// (a reply's `References`).
     pub async fn thread_ids(&self, tenant: i64, ticket: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
+            // `+` keeps SQLite on the ticket indexes: by the tenant's external-id and
+            // message-id indexes it scanned every mail of the tenant for each delivery.
             "SELECT id FROM (SELECT external_id AS id, created_at AS at FROM messages \
-             WHERE tenant_id = ? AND ticket_id = ? AND external_id IS NOT NULL \
+             WHERE +tenant_id = ? AND ticket_id = ? AND +external_id IS NOT NULL \
              UNION ALL SELECT message_id, created_at FROM outbox WHERE tenant_id = ? AND ticket_id = ? \
-             AND channel = 'smtp' AND kind = 'reply' AND state = 'sent' AND message_id IS NOT NULL) \
+             AND channel = 'smtp' AND kind = 'reply' AND state = 'sent' AND +message_id IS NOT NULL) \
              ORDER BY at LIMIT 20",
         )
         .bind(tenant)

@@ -105,9 +105,11 @@ fn main() {
 
     // Latency: mails landing one at a time in a quiet mailbox, each timed to its acknowledgement.
     let mut delays = Vec::new();
+    let (mut to_queued, mut to_sent) = (Vec::new(), Vec::new());
     for i in 0..probes {
         let before = smtp.count();
         let sent = Instant::now();
+        let appended = chrono::Utc::now();
         imap.append("support", "INBOX", &mail(i, "Pojedyncza"));
         while smtp.count() <= before {
             if sent.elapsed() > Duration::from_secs(30) {
@@ -116,7 +118,29 @@ fn main() {
             std::thread::sleep(Duration::from_millis(2));
         }
         delays.push(sent.elapsed().as_secs_f64() * 1000.0);
+        // Where the time went: mailbox → delivery queued (import and rules) → sent.
+        let (_, last) = server.call("GET", "/deliveries?limit=1", Some(&key), None);
+        let at = |field: &str| {
+            last["deliveries"][0][field]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| (t.timestamp_millis() - appended.timestamp_millis()) as f64)
+        };
+        if let (Some(q), Some(s)) = (at("created_at"), at("sent_at")) {
+            to_queued.push(q);
+            to_sent.push(s);
+        }
         std::thread::sleep(Duration::from_millis(100));
+    }
+    for v in [&mut to_queued, &mut to_sent] {
+        v.sort_by(f64::total_cmp);
+    }
+    if !to_queued.is_empty() {
+        println!(
+            "  of which mailbox → delivery queued: p50 {:.0} ms; → sent: p50 {:.0} ms",
+            to_queued[to_queued.len() / 2],
+            to_sent[to_sent.len() / 2]
+        );
     }
     delays.sort_by(f64::total_cmp);
     let at =
