@@ -28,6 +28,7 @@ UPDATE outbox SET state = 'dead', channel = CASE kind WHEN 'sms' THEN 'sms' ELSE
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('pending', 'failed');
 CREATE INDEX outbox_tenant_state ON outbox (tenant_id, state, id);
 CREATE INDEX outbox_ticket ON outbox (tenant_id, ticket_id, id);
+CREATE INDEX outbox_tenant ON outbox (tenant_id, id);
 CREATE INDEX outbox_message_id ON outbox (tenant_id, message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX outbox_webhook ON outbox (webhook_id, id) WHERE webhook_id IS NOT NULL;
 

@@ -312,6 +312,12 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
         in_reply_to: None,
         references: Vec::new(),
         date: now_ms(),
+        // Every mail ferrule sends today comes from a rule.
+        auto_submitted: Some(if d.kind == "reply" {
+            "auto-replied"
+        } else {
+            "auto-generated"
+        }),
     };
     if d.kind == "reply" {
         mail.subject = compose::reply_subject(

@@ -48,6 +48,27 @@ pub struct OutgoingMail {
     pub references: Vec<String>,
     /// The Date header, ms since the epoch.
     pub date: i64,
+    /// `Auto-Submitted` (RFC 3834): `auto-replied` for a rule's reply, `auto-generated` for a
+    /// rule's notification, so other robots do not answer it (mail loops).
+    pub auto_submitted: Option<&'static str>,
+}
+
+/// The `Auto-Submitted` header.
+#[derive(Debug, Clone)]
+struct AutoSubmitted(String);
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(s.to_owned()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
 
 /// Builds the message; the error names the field ("to: `x` is not an e-mail address").
@@ -81,6 +102,9 @@ pub fn compose(mail: &OutgoingMail) -> Result<Message, String> {
         builder = builder.reply_to(mailbox("reply_to", reply_to)?);
     }
     builder = threading(builder, mail)?;
+    if let Some(value) = mail.auto_submitted {
+        builder = builder.header(AutoSubmitted(value.to_owned()));
+    }
     builder
         .body(body_text(mail))
         .map_err(|e| format!("the message could not be built: {e}"))
@@ -264,6 +288,7 @@ mod tests {
             in_reply_to: Some("customer.1@example.com".into()),
             references: vec!["first@example.com".into(), "customer.1@example.com".into()],
             date: 1_709_546_400_000,
+            auto_submitted: Some("auto-replied"),
         }
     }
 
