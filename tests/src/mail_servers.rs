@@ -129,6 +129,7 @@ pub struct ImapServer {
     port: u16,
     dir: tempfile::TempDir,
     users: Mutex<Vec<(String, String)>>,
+    idle: bool,
 }
 
 impl ImapServer {
@@ -140,6 +141,15 @@ impl ImapServer {
     /// Dovecot with these users (name, password); more can be added later with
     /// [`ImapServer::add_user`].
     pub fn start_with_users(users: &[(&str, &str)]) -> ImapServer {
+        ImapServer::launch_with(users, true)
+    }
+
+    /// Dovecot that does not offer IDLE after login (clients must poll).
+    pub fn start_without_idle(users: &[(&str, &str)]) -> ImapServer {
+        ImapServer::launch_with(users, false)
+    }
+
+    fn launch_with(users: &[(&str, &str)], idle: bool) -> ImapServer {
         let dir = tempfile::Builder::new()
             .prefix("ferrule-imap-")
             .tempdir()
@@ -155,6 +165,7 @@ impl ImapServer {
         let mut server = ImapServer {
             port: 0,
             dir,
+            idle,
             process: None,
             users: Mutex::new(
                 users
@@ -318,6 +329,12 @@ impl ImapServer {
             ..
         } = accounts;
         let port = self.port;
+        let capability = if self.idle {
+            String::new()
+        } else {
+            // Dovecot's own list after login, without IDLE.
+            "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MULTIAPPEND".into()
+        };
         format!(
             "# Written by ferrule's test harness (tests/src/mail_servers.rs).
 base_dir = {d}/run
@@ -338,6 +355,7 @@ first_valid_uid = 1
 first_valid_gid = 1
 mail_location = maildir:{d}/mail/%u
 mail_fsync = never
+{capability}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {d}/users

@@ -2,6 +2,7 @@
 //! becomes a ticket, the queue's acknowledgement reaches a real SMTP server (aiosmtpd) threaded
 //! to the customer's mail, and the customer's answer lands on the same ticket.
 
+use ferrule_host::channels::mail::imap::{ImapSettings, Mailbox, Tls};
 use ferrule_tests::mail_servers::{ImapServer, SmtpSink};
 use ferrule_tests::server::{Client, TestServer};
 use serde_json::{Value, json};
@@ -498,4 +499,60 @@ fn malformed_mails_are_imported_or_refused_with_a_reason_and_the_worker_goes_on(
         "{status}"
     );
     assert_eq!(status["state"], "connected");
+}
+
+#[test]
+fn a_server_without_idle_is_polled_every_poll_seconds() {
+    let imap = ImapServer::start_without_idle(&[("support", "imap-pass-123")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mailbox = runtime
+        .block_on(Mailbox::connect(&ImapSettings {
+            host: "127.0.0.1".into(),
+            port: imap.port(),
+            tls: Tls::None,
+            username: "support".into(),
+            password: "imap-pass-123".into(),
+            mailbox: "INBOX".into(),
+        }))
+        .unwrap();
+    assert!(
+        !mailbox.supports_idle(),
+        "the server offers no IDLE: the worker must poll"
+    );
+    runtime.block_on(mailbox.logout());
+    let smtp = SmtpSink::start();
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    inbox(
+        &c,
+        "Pomoc",
+        "pomoc@sklep.test",
+        ALWAYS_OPEN,
+        &imap,
+        "support",
+        &smtp,
+    );
+    assert!(wait_for(
+        20,
+        || c.get("/inboxes").body["inboxes"][0]["email"]["status"]["state"] == "connected"
+    ));
+    for i in 0..3 {
+        imap.append(
+            "support",
+            "INBOX",
+            &mail(
+                "a@klient.test",
+                "pomoc@sklep.test",
+                &format!("Pytanie {i}"),
+                &format!("poll-{i}@klient.test"),
+                "",
+                "Gdzie paczka?",
+            ),
+        );
+        assert!(
+            wait_for(10, || tickets(&c).len() == i + 1),
+            "mail {i} imported by polling"
+        );
+    }
 }

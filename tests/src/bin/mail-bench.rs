@@ -3,7 +3,7 @@
 //! Prints mails imported per second, acknowledgements delivered per second, the server's peak
 //! RSS, and the delay from a mail landing in the mailbox to its acknowledgement arriving.
 //!
-//! `cargo build --release -p ferrule-host --bin ferrule && cargo run --release -p ferrule-tests --bin mail-bench -- [mails] [latency-mails]`
+//! `cargo build --release -p ferrule-host --bin ferrule && cargo run --release -p ferrule-tests --bin mail-bench -- [mails] [latency-mails] [noidle]`
 
 use ferrule_tests::mail_servers::{ImapServer, SmtpSink};
 use ferrule_tests::process::Process;
@@ -35,7 +35,14 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mails: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let probes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
-    let imap = ImapServer::start_with_users(&[("support", "imap-pass-123")]);
+    // `noidle`: a server without IDLE, read every `poll_seconds` (1).
+    let idle = args.next().as_deref() != Some("noidle");
+    let users = [("support", "imap-pass-123")];
+    let imap = if idle {
+        ImapServer::start_with_users(&users)
+    } else {
+        ImapServer::start_without_idle(&users)
+    };
     let smtp = SmtpSink::start();
     let dir = tempfile::tempdir().unwrap();
     let server = Process::start(&dir.path().join("bench.db"));
@@ -146,7 +153,12 @@ fn main() {
     let at =
         |q: f64| delays[((delays.len() as f64 * q).ceil() as usize).clamp(1, delays.len()) - 1];
     println!(
-        "mailbox → acknowledgement (IDLE), {probes} mails: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        "mailbox → acknowledgement ({}), {probes} mails: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        if idle {
+            "IDLE"
+        } else {
+            "no IDLE, poll_seconds 1"
+        },
         at(0.5),
         at(0.99),
         delays[delays.len() - 1]
