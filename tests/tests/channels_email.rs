@@ -556,3 +556,60 @@ fn a_server_without_idle_is_polled_every_poll_seconds() {
         );
     }
 }
+
+#[test]
+fn with_reply_to_agent_the_customer_answers_the_assigned_agent() {
+    let imap = ImapServer::start_with_users(&[("support", "imap-pass-123")]);
+    let smtp = SmtpSink::start();
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let agent = c.post_ok(
+        "/agents",
+        json!({"name": "Ola Nowak", "email": "ola@sklep.test"}),
+        201,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let made = c.post_ok("/inboxes", json!({"name": "Pomoc", "email": {
+        "address": "pomoc@sklep.test",
+        "imap": {"host": "127.0.0.1", "port": imap.port(), "tls": "none", "username": "support", "password": "imap-pass-123"},
+        "smtp": {"host": "127.0.0.1", "port": smtp.port(), "tls": "none"},
+        "poll_seconds": 1, "reply_to_agent": true}}), 201);
+    assert_eq!(made["email"]["reply_to_agent"], true);
+    c.post_ok(
+        "/rules",
+        json!({"name": "Przydziel i potwierdź", "trigger": {"events": ["ticket_created"]},
+        "conditions": {"all": []}, "actions": [
+            {"plugin": "assign-agent", "config": {"agent": agent.to_string()}},
+            {"plugin": "send-message", "config": {"body": "Zajmie się tym {{agent.name}}."}}]}),
+        201,
+    );
+    imap.append(
+        "support",
+        "INBOX",
+        &mail(
+            "jan@klient.test",
+            "pomoc@sklep.test",
+            "Faktura",
+            "f1@klient.test",
+            "",
+            "Proszę o fakturę.",
+        ),
+    );
+    let received = smtp.wait_for(1, Duration::from_secs(30));
+    let text = received[0].text();
+    assert_eq!(
+        header(&text, "Reply-To").as_deref(),
+        Some("ola@sklep.test"),
+        "{text}"
+    );
+    assert!(
+        header(&text, "From").unwrap().contains("pomoc@sklep.test"),
+        "sent from the inbox's address"
+    );
+    assert!(
+        text.contains("Ola Nowak"),
+        "signed with the agent's name: {text}"
+    );
+}
