@@ -5,7 +5,7 @@
 
 use ferrule_tests::mail_servers::{ImapServer, SmtpSink};
 use ferrule_tests::process::Process;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -120,5 +120,4 @@ fn kill_9_while_importing_and_delivering_loses_nothing_and_doubles_nothing() {
     );
     let (_, sent) = server.call("GET", "/deliveries?state=sent&limit=500", Some(&key), None);
     assert_eq!(sent["deliveries"].as_array().unwrap().len(), MAILS);
-    let _: Value = sent;
 }

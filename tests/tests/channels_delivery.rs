@@ -8,20 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use ferrule_tests::mail_servers::{SmtpSink, free_port};
 use ferrule_tests::receiver::{Call, Receiver};
 use ferrule_tests::server::{Client, TestServer};
+use ferrule_tests::wait_for;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
-
-fn wait_for(secs: u64, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    check()
-}
+use std::time::Duration;
 
 /// HMAC-SHA256 (RFC 2104), written out so the test checks the signature independently.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {

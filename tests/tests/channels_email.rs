@@ -5,19 +5,9 @@
 use ferrule_host::channels::mail::imap::{ImapSettings, Mailbox, Tls};
 use ferrule_tests::mail_servers::{ImapServer, SmtpSink};
 use ferrule_tests::server::{Client, TestServer};
+use ferrule_tests::wait_for;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-fn wait_for(secs: u64, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    check()
-}
+use std::time::Duration;
 
 fn tickets(c: &Client) -> Vec<Value> {
     c.get("/tickets?limit=500").body["tickets"]

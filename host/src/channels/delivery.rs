@@ -209,12 +209,11 @@ fn settings(smtp: &Smtp, password: Option<String>) -> SmtpSettings {
 async fn send_mail(store: &Store, mailers: &Mailers, d: &DeliveryRow) -> Attempt {
     let mut message_id = None;
     let result = async {
-        let (server, from, from_name, mail) = mail_of(store, d).await?;
+        let (server, mail) = mail_of(store, d).await?;
         message_id = Some(mail.message_id.clone());
         let message = compose::compose(&mail).map_err(Failure::permanent)?;
         let mut envelope: Vec<String> = mail.to.clone();
         envelope.extend(mail.cc.iter().cloned());
-        let _ = (from, from_name);
         mailers
             .send(&server, &message, &envelope)
             .await
@@ -227,7 +226,7 @@ async fn send_mail(store: &Store, mailers: &Mailers, d: &DeliveryRow) -> Attempt
     Attempt { message_id, result }
 }
 
-type MailPlan = (SmtpSettings, String, Option<String>, OutgoingMail);
+type MailPlan = (SmtpSettings, OutgoingMail);
 
 async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
     let db = |e: crate::store::StoreError| Failure::transient(format!("database: {e}"));
@@ -366,7 +365,7 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
             };
         }
     }
-    Ok((server, from, None, mail))
+    Ok((server, mail))
 }
 
 async fn send_sms(store: &Store, d: &DeliveryRow) -> Attempt {

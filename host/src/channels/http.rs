@@ -24,7 +24,8 @@ pub struct Answer {
 #[derive(Debug, Clone)]
 pub struct CallError(pub String);
 
-fn tls_config() -> Arc<tokio_rustls::rustls::ClientConfig> {
+/// The TLS client settings of every outgoing connection (HTTP calls, SMTP): webpki roots, ring.
+pub fn tls_config() -> Arc<tokio_rustls::rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<tokio_rustls::rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {

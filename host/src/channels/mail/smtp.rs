@@ -265,25 +265,6 @@ impl AsyncTokioStream for TlsTcp {
     }
 }
 
-fn tls_config() -> Arc<tokio_rustls::rustls::ClientConfig> {
-    static CONFIG: std::sync::OnceLock<Arc<tokio_rustls::rustls::ClientConfig>> =
-        std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = tokio_rustls::rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-            let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
-}
-
 impl Mailer {
     /// Send on an idle connection, or a new one. A pooled connection the server has closed
     /// meanwhile fails on its first command; then the send is tried once on a new one.
@@ -341,10 +322,11 @@ impl Mailer {
                             .map_err(|e| {
                                 Failed::Tls(format!("`{host}` is not a TLS server name: {e}"))
                             })?;
-                    let stream = tokio_rustls::TlsConnector::from(tls_config())
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|e| Failed::Tls(e.to_string()))?;
+                    let stream =
+                        tokio_rustls::TlsConnector::from(crate::channels::http::tls_config())
+                            .connect(name, tcp)
+                            .await
+                            .map_err(|e| Failed::Tls(e.to_string()))?;
                     AsyncSmtpConnection::connect_with_transport(Box::new(TlsTcp(stream)), &hello)
                         .await
                         .map_err(Failed::Smtp)?
