@@ -1,6 +1,7 @@
 //! `ferrule serve`: open the database, load the plugins, serve the API, stop gracefully.
 
 use crate::api::{AppState, router};
+use crate::channels::allegro::{Allegro, AllegroConfig};
 use crate::engine::Engine;
 use crate::runtime::{CodeCache, Runtime};
 use crate::store::{Sealer, Store, hash_token, new_token};
@@ -32,6 +33,8 @@ pub struct ServeConfig {
     /// Where the secret key lives when not given directly (default: beside the database file,
     /// `<database>.secret-key`; an in-memory database gets a key for the process only).
     pub secret_key_file: Option<PathBuf>,
+    /// This server's Allegro application (None: Allegro accounts cannot be connected).
+    pub allegro: Option<AllegroConfig>,
 }
 
 /// The key that seals secrets: given, read from its file, or created in that file (mode 0600).
@@ -115,10 +118,24 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
     };
     let engine = engine.shared();
     tokio::spawn(crate::engine::scheduler::run(engine.clone(), config.tick));
-    tokio::spawn(crate::channels::delivery::run(engine.clone()));
+    let allegro = config
+        .allegro
+        .as_ref()
+        .map(|c| std::sync::Arc::new(Allegro::new(c, engine.store().clone())));
+    tokio::spawn(crate::channels::delivery::run(
+        engine.clone(),
+        allegro.clone(),
+    ));
+    if let Some(allegro) = &allegro {
+        tokio::spawn(crate::channels::allegro::worker::run(
+            engine.clone(),
+            allegro.clone(),
+        ));
+    }
     tokio::spawn(crate::channels::mailbox::run(engine.clone()));
     let state = AppState {
         engine,
+        allegro,
         operator_token_hash: hash_token(&token),
     };
     Ok((router(state), token))

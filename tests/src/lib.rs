@@ -7,6 +7,7 @@ pub mod components {
     include!(concat!(env!("OUT_DIR"), "/components.rs"));
 }
 
+pub mod allegro_sim;
 pub mod fake_services;
 pub mod mail_servers;
 pub mod process;

@@ -44,12 +44,19 @@ pub struct Process {
 impl Process {
     /// Start on `database` (a file path) and a free port; waits until `/healthz` answers.
     pub fn start(database: &Path) -> Process {
+        Process::start_with(database, &[], &[])
+    }
+
+    /// [`Process::start`] with more arguments and environment variables.
+    pub fn start_with(database: &Path, args: &[&str], env: &[(&str, &str)]) -> Process {
         let port = crate::mail_servers::free_port();
         let addr = format!("127.0.0.1:{port}");
         let log = database.with_extension(format!("{port}.log"));
         let child = Command::new(binary())
             .args(["serve", "--listen", &addr, "--tick", "1s", "--database"])
             .arg(format!("sqlite://{}", database.display()))
+            .args(args)
+            .envs(env.iter().copied())
             .env("FERRULE_OPERATOR_TOKEN", "fro_test_operator_token")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -98,6 +98,7 @@ impl TestServer {
             secret_key: None,
             secret_key_file: None,
             tenant_concurrency: None,
+            allegro: None,
         };
         let addr = runtime.block_on(async {
             let (app, _) = build(&config).await.expect("the server starts");

@@ -61,6 +61,10 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("PATCH", "/inboxes/{id}", Who::Tenant),
     ("GET", "/settings", Who::Tenant),
     ("PUT", "/settings", Who::Tenant),
+    ("POST", "/accounts", Who::Tenant),
+    ("GET", "/accounts", Who::Tenant),
+    ("GET", "/accounts/{id}", Who::Tenant),
+    ("DELETE", "/accounts/{id}", Who::Tenant),
     ("POST", "/webhooks", Who::Tenant),
     ("GET", "/webhooks", Who::Tenant),
     ("GET", "/webhooks/{id}", Who::Tenant),
@@ -257,7 +261,7 @@ fn every_protected_endpoint_refuses_missing_unknown_and_malformed_tokens_with_40
     }
     assert_eq!(
         checked,
-        49 * headers.len(),
+        53 * headers.len(),
         "every protected route was tried"
     );
 }

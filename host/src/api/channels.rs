@@ -116,7 +116,7 @@ async fn show_settings(
 }
 
 /// An http(s) URL with a host, or an error naming `field`.
-fn url(field: &str, text: &str) -> Result<String, ApiError> {
+pub(super) fn url(field: &str, text: &str) -> Result<String, ApiError> {
     let t = text.trim();
     let rest = t
         .strip_prefix("https://")

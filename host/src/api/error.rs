@@ -33,6 +33,8 @@ pub enum ApiError {
         /// Where (JSON path).
         field: Option<String>,
     },
+    /// 502: a service the request needed (Allegro) refused or did not answer.
+    Upstream(String),
     /// 500: our fault; the detail is logged only.
     Internal(String),
 }
@@ -71,6 +73,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, None),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
+            ApiError::Upstream(m) => (StatusCode::BAD_GATEWAY, "upstream", m, None),
             ApiError::Invalid { message, field } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each resource module owns its routes; handlers parse and check
 //! input, call the engine or the store, and shape the JSON.
 
+mod accounts;
 mod channels;
 mod directory;
 mod email_settings;
@@ -31,6 +32,8 @@ use std::time::Instant;
 pub struct AppState {
     /// The engine (and through it the store and plugins).
     pub engine: Arc<Engine>,
+    /// This server's Allegro client (None when not configured).
+    pub allegro: Option<Arc<crate::channels::allegro::Allegro>>,
     /// SHA-256 of the operator token.
     pub operator_token_hash: String,
 }
@@ -47,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tenants::routes())
         .merge(directory::routes())
         .merge(channels::routes())
+        .merge(accounts::routes())
         .merge(tickets::routes())
         .merge(rules::routes())
         .merge(runs::routes())

@@ -2,6 +2,7 @@
 //! Schemas of the request types (generated from the Rust types the handlers parse).
 
 use super::AppState;
+use super::accounts::NewAccountBody;
 use super::channels::{NewWebhookBody, SettingsBody};
 use super::directory::{NewAgentBody, NewInboxBody, PatchInboxBody};
 use super::installations::InstallationBody;
@@ -265,6 +266,38 @@ const ROUTES: &[Route] = &[
         auth: Auth::Tenant,
         body: Some(schema::<SettingsBody>),
         ok: 200,
+    },
+    Route {
+        method: "post",
+        path: "/accounts",
+        summary: "Connect an Allegro seller account: starts the OAuth device flow and answers {id, state: pending, user_code, verification_uri_complete, expires_at}; the server polls for the seller's confirmation and keeps the single-use refresh tokens rotated and sealed. 409 when the server has no --allegro-client-id; 502 when Allegro refuses",
+        auth: Auth::Tenant,
+        body: Some(schema::<NewAccountBody>),
+        ok: 201,
+    },
+    Route {
+        method: "get",
+        path: "/accounts",
+        summary: "The tenant's connected accounts: state (pending|connected|error), login, last_sync_at, last_error in words, imported counts; never a token",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "get",
+        path: "/accounts/{id}",
+        summary: "One connected account",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 200,
+    },
+    Route {
+        method: "delete",
+        path: "/accounts/{id}",
+        summary: "Disconnect an account (its tokens and sync state go; its tickets stay)",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 204,
     },
     Route {
         method: "post",

@@ -4,6 +4,7 @@
 //! Delivery is at least once: a crash between sending and recording sends again, with the same
 //! Message-ID / webhook-id / SMS id, so a receiver can drop the repeat.
 
+use super::allegro::Allegro;
 use super::http;
 use super::mail::compose::{self, OutgoingMail, Quote};
 use super::mail::smtp::{Mailers, SmtpSettings};
@@ -60,7 +61,7 @@ struct Attempt {
 }
 
 /// Run the worker until the process stops.
-pub async fn run(engine: Arc<Engine>) {
+pub async fn run(engine: Arc<Engine>, allegro: Option<Arc<Allegro>>) {
     let store = engine.store().clone();
     if let Err(e) = store.release_leases().await {
         tracing::warn!(error = %e, "cannot release the delivery leases of an earlier run");
@@ -89,9 +90,9 @@ pub async fn run(engine: Arc<Engine>) {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let (engine, mailers) = (engine.clone(), mailers.clone());
+            let (engine, mailers, allegro) = (engine.clone(), mailers.clone(), allegro.clone());
             tokio::spawn(async move {
-                deliver(&engine, &mailers, delivery).await;
+                deliver(&engine, &mailers, allegro.as_deref(), delivery).await;
                 drop(permit);
             });
         }
@@ -117,12 +118,13 @@ pub async fn run(engine: Arc<Engine>) {
     }
 }
 
-async fn deliver(engine: &Engine, mailers: &Mailers, d: DeliveryRow) {
+async fn deliver(engine: &Engine, mailers: &Mailers, allegro: Option<&Allegro>, d: DeliveryRow) {
     let store = engine.store();
     let attempt = match d.channel.as_str() {
         "smtp" => send_mail(store, mailers, &d).await,
         "sms" => send_sms(store, &d).await,
         "webhook" => send_webhook(store, &d).await,
+        "allegro" => send_allegro(store, allegro, &d).await,
         other => Attempt {
             message_id: None,
             result: Err(Failure::permanent(format!(
@@ -366,6 +368,27 @@ async fn mail_of(store: &Store, d: &DeliveryRow) -> Result<MailPlan, Failure> {
         }
     }
     Ok((server, mail))
+}
+
+async fn send_allegro(store: &Store, allegro: Option<&Allegro>, d: &DeliveryRow) -> Attempt {
+    let Some(allegro) = allegro else {
+        return Attempt {
+            message_id: None,
+            result: Err(Failure::transient(
+                "Allegro is not configured on this server: start it with --allegro-client-id and FERRULE_ALLEGRO_CLIENT_SECRET",
+            )),
+        };
+    };
+    match super::allegro::reply::send(allegro, store, d).await {
+        Ok((id, response)) => Attempt {
+            message_id: Some(id),
+            result: Ok(response),
+        },
+        Err((permanent, error)) => Attempt {
+            message_id: None,
+            result: Err(Failure { permanent, error }),
+        },
+    }
 }
 
 async fn send_sms(store: &Store, d: &DeliveryRow) -> Attempt {

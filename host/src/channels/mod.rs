@@ -1,6 +1,7 @@
 //! The outside world: mailboxes read over IMAP, and every outgoing message delivered (SMTP, SMS
-//! gateway, webhooks).
+//! gateway, webhooks, Allegro).
 
+pub mod allegro;
 pub mod delivery;
 pub mod http;
 pub mod mail;

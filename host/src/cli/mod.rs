@@ -48,6 +48,13 @@ enum Command {
         /// so one tenant's slow or hostile plugins cannot starve the others.
         #[arg(long, env = "FERRULE_TENANT_CONCURRENCY")]
         tenant_concurrency: Option<usize>,
+        /// This server's Allegro application (its secret comes from
+        /// FERRULE_ALLEGRO_CLIENT_SECRET); without it Allegro accounts cannot be connected.
+        #[arg(long, env = "FERRULE_ALLEGRO_CLIENT_ID")]
+        allegro_client_id: Option<String>,
+        /// Allegro calls per minute for the client id (Allegro's limit is 9000).
+        #[arg(long, default_value_t = crate::channels::allegro::DEFAULT_REQUESTS_PER_MINUTE)]
+        allegro_requests_per_minute: u32,
     },
     /// Work with plugin components: inspect, run, scaffold.
     #[command(subcommand)]
@@ -135,7 +142,28 @@ pub fn run(cli: Cli) -> ExitCode {
             require_signatures,
             secret_key_file,
             tenant_concurrency,
+            allegro_client_id,
+            allegro_requests_per_minute,
         } => {
+            let allegro = match (
+                allegro_client_id,
+                std::env::var("FERRULE_ALLEGRO_CLIENT_SECRET"),
+            ) {
+                (Some(client_id), Ok(client_secret)) if !client_secret.is_empty() => {
+                    Some(crate::channels::allegro::AllegroConfig {
+                        client_id,
+                        client_secret,
+                        requests_per_minute: allegro_requests_per_minute.max(1),
+                    })
+                }
+                (Some(_), _) => {
+                    eprintln!(
+                        "--allegro-client-id needs FERRULE_ALLEGRO_CLIENT_SECRET in the environment"
+                    );
+                    return ExitCode::from(2);
+                }
+                (None, _) => None,
+            };
             let config = crate::server::ServeConfig {
                 listen,
                 database,
@@ -146,6 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 secret_key: std::env::var("FERRULE_SECRET_KEY").ok(),
                 secret_key_file,
                 tenant_concurrency,
+                allegro,
             };
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -51,6 +51,8 @@ pub(super) struct Chain {
     pub time_fired: Vec<i64>,
     /// For an intake: the channel's id of the new ticket.
     pub external_id: Option<String>,
+    /// Keys of things a channel reports once (see [`ChainWrite::imports`]).
+    pub imports: Vec<String>,
 }
 
 impl Chain {
@@ -76,6 +78,7 @@ impl Chain {
             fired: HashSet::new(),
             time_fired: Vec::new(),
             external_id: None,
+            imports: Vec::new(),
         }
     }
 
@@ -467,6 +470,7 @@ impl Engine {
             due_now: chain.cache.rules.iter().any(LoadedRule::is_time_rule),
             now: now_ms(),
             external_id: chain.external_id.clone(),
+            imports: chain.imports.clone(),
             hooks: self.store.subscriptions(chain.tenant.id).await?,
             status_category: chain.cache.data.category(&chain.ticket.status).to_owned(),
         };

@@ -61,12 +61,27 @@ impl Engine {
         new: &NewTicket,
         message: Option<NewMessage>,
     ) -> Result<Created, EngineError> {
+        self.create_ticket_with(tenant, new, message, &[], Vec::new())
+            .await
+    }
+
+    /// [`Engine::create_ticket`] raising `also` after its own events (a channel's
+    /// `return_created`), and writing `imports` once (see [`crate::store::ChainWrite::imports`]).
+    pub async fn create_ticket_with(
+        &self,
+        tenant: &Tenant,
+        new: &NewTicket,
+        message: Option<NewMessage>,
+        also: &[Event],
+        imports: Vec<String>,
+    ) -> Result<Created, EngineError> {
         let cache = self.tenant_cache(tenant).await?;
         let mut events = vec![Event::TicketCreated];
         if message.is_some() {
             events.push(Event::FirstCustomerMessage);
             events.push(Event::CustomerMessage);
         }
+        events.extend(also.iter().cloned());
         for _ in 0..ATTEMPTS {
             let (id, number) = self.store.allocate_ticket(tenant.id).await?;
             let ticket = row(id, number, new, message.as_ref().map(|m| m.sent_at));
@@ -74,6 +89,7 @@ impl Engine {
             let mut chain = Chain::new(tenant.clone(), cache.clone(), ticket, latest);
             chain.created = true;
             chain.external_id = new.external_id.clone();
+            chain.imports = imports.clone();
             chain.messages.extend(message.clone());
             let queue: VecDeque<(Event, usize)> = events.iter().map(|e| (e.clone(), 0)).collect();
             chain.raised.extend(queue.iter().cloned());
@@ -199,10 +215,23 @@ impl Engine {
         ticket_id: i64,
         event: Event,
     ) -> Result<Option<Vec<RunRecord>>, EngineError> {
+        self.report_event_once(tenant, ticket_id, event, None).await
+    }
+
+    /// [`Engine::report_event`], at most once per `key` (a channel's id of what happened):
+    /// a repeat is [`EngineError::Duplicate`] and runs no rule.
+    pub async fn report_event_once(
+        &self,
+        tenant: &Tenant,
+        ticket_id: i64,
+        event: Event,
+        key: Option<String>,
+    ) -> Result<Option<Vec<RunRecord>>, EngineError> {
         for _ in 0..ATTEMPTS {
             let Some((mut chain, _)) = self.load_chain(tenant, ticket_id, false).await? else {
                 return Ok(None);
             };
+            chain.imports.extend(key.clone());
             let queue: VecDeque<(Event, usize)> = [(event.clone(), 0)].into();
             chain.raised.extend(queue.iter().cloned());
             let mut chain = self.run_events(chain, queue).await?;

@@ -82,6 +82,9 @@ pub struct ChainWrite {
     pub now: i64,
     /// For `Insert`: the channel's id of the ticket (unique per tenant and source).
     pub external_id: Option<String>,
+    /// Keys of things a channel reports once (an Allegro return): the write is refused as a
+    /// duplicate when one was written before.
+    pub imports: Vec<String>,
     /// The tenant's webhooks (each gets the notices it subscribes to).
     pub hooks: Arc<[Subscription]>,
     /// The category of the ticket's status (for the ticket in webhook notices).
@@ -265,6 +268,9 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
             }
         }
     }
+    for key in &w.imports {
+        import_once(conn, w, key)?;
+    }
     if !w.messages.is_empty() {
         add_messages(conn, w, &mut written)?;
     }
@@ -330,6 +336,24 @@ pub(super) fn apply(conn: &Connection, w: &ChainWrite) -> Result<Written, WriteE
         }
     }
     Ok(written)
+}
+
+fn import_once(conn: &Connection, w: &ChainWrite, key: &str) -> Result<(), WriteError> {
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT ticket_id FROM imports WHERE tenant_id = ?1 AND key = ?2")?
+        .query_row(params![w.tenant, key], |r| r.get(0))
+        .optional()?;
+    if let Some(ticket_id) = existing {
+        return Err(WriteError::Duplicate {
+            ticket_id,
+            message_id: None,
+        });
+    }
+    conn.prepare_cached(
+        "INSERT INTO imports (tenant_id, key, ticket_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![w.tenant, key, w.ticket.id, w.now])?;
+    Ok(())
 }
 
 fn add_messages(

@@ -62,7 +62,11 @@ impl Store {
         plain.map(|p| self.sealer.seal(p.as_bytes(), context))
     }
 
-    fn open_text(&self, sealed: Option<Vec<u8>>, context: &str) -> Result<Option<String>> {
+    pub(super) fn open_text(
+        &self,
+        sealed: Option<Vec<u8>>,
+        context: &str,
+    ) -> Result<Option<String>> {
         match sealed {
             None => Ok(None),
             Some(s) if s.is_empty() => Ok(None),

@@ -33,10 +33,12 @@ pub struct DeliveryRow {
     pub payload: Option<String>,
     pub response: Option<String>,
     pub created_at: i64,
+    /// How often it was claimed (more than once: an earlier attempt may have been sent).
+    pub claims: i64,
 }
 
 const COLUMNS: &str = "id, tenant_id, ticket_id, rule_id, kind, channel, recipient, subject, body, state, \
-    attempts, next_attempt_at, last_error, sent_at, message_id, message_ref, webhook_id, payload, response, created_at";
+    attempts, next_attempt_at, last_error, sent_at, message_id, message_ref, webhook_id, payload, response, created_at, claims";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
     Ok(DeliveryRow {
@@ -60,6 +62,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         payload: r.get(17)?,
         response: r.get(18)?,
         created_at: r.get(19)?,
+        claims: r.get(20)?,
     })
 }
 
@@ -189,9 +192,9 @@ impl Store {
             .write(move |conn| {
                 let now = now_ms();
                 let mut claim = conn.prepare_cached(&format!(
-                    "UPDATE outbox SET lease_until = ?1 WHERE id IN (SELECT id FROM outbox \
+                    "UPDATE outbox SET lease_until = ?1, claims = claims + 1 WHERE id IN (SELECT id FROM outbox \
                      WHERE state IN ('pending', 'failed') AND next_attempt_at <= ?2 \
-                     AND (lease_until IS NULL OR lease_until < ?2) AND channel != 'allegro' \
+                     AND (lease_until IS NULL OR lease_until < ?2) \
                      ORDER BY next_attempt_at, id LIMIT ?3) RETURNING {COLUMNS}"
                 ))?;
                 let rows = claim
@@ -281,7 +284,17 @@ fn finish(
                  lease_until = NULL, message_id = COALESCE(?2, message_id), response = ?3, last_error = NULL \
                  WHERE id = ?4",
             )?
-            .execute(params![now, message_id, response, id])?,
+            .execute(params![now, message_id, response, id])
+            .and_then(|n| {
+                // The message a reply delivered is known by Allegro's id from now on, so the
+                // sync does not import it again (OR IGNORE: the sync may have been first).
+                conn.prepare_cached(
+                    "UPDATE OR IGNORE messages SET external_id = ?1 WHERE external_id IS NULL AND id = \
+                     (SELECT message_ref FROM outbox WHERE id = ?2 AND channel = 'allegro')",
+                )?
+                .execute(params![message_id, id])?;
+                Ok(n)
+            })?,
         Outcome::Retry {
             error,
             at,

@@ -1,6 +1,7 @@
 //! Persistence (sqlx, embedded SQLite). All SQL lives in this folder, so a PostgreSQL backend is
 //! an addition here and nowhere else.
 
+mod accounts;
 mod chain_write;
 mod channels;
 mod deliveries;
@@ -18,6 +19,7 @@ mod tickets;
 mod webhooks;
 mod writer;
 
+pub use accounts::{AccountRow, NewAccount, SyncCounts, Tokens};
 pub use chain_write::{ChainWrite, EventText, RunText, TicketWrite, Written};
 pub use channels::{InboxEmail, MailboxState, Secret, Settings};
 pub use deliveries::{DeliveryFilter, DeliveryRow, HookCall, Outcome};
