@@ -14,7 +14,10 @@ fn start(db: &Path) -> Process {
     Process::start_with(
         db,
         &["--allegro-client-id", CLIENT_ID],
-        &[("FERRULE_ALLEGRO_CLIENT_SECRET", CLIENT_SECRET)],
+        &[
+            ("FERRULE_ALLEGRO_CLIENT_SECRET", CLIENT_SECRET),
+            ("RUST_LOG", "info,ferrule_host::channels::allegro=debug"),
+        ],
     )
 }
 
@@ -332,4 +335,272 @@ fn threads_issues_and_returns_become_tickets_and_replies_go_back() {
     let (status, _) = p.call("GET", &format!("/accounts/{account}"), Some(&key), None);
     assert_eq!(status, 404);
     assert_eq!(tickets(&p, &key).len(), 3);
+}
+
+fn ack_rule(p: &Process, key: &str) {
+    rule(
+        p,
+        key,
+        json!({"name": "Potwierdzenie", "trigger": {"events": ["first_customer_message"]},
+        "conditions": {"all": [{"plugin": "source", "config": {"is": ["allegro-messages"]}}]},
+        "actions": [{"plugin": "send-message", "config": {"body": "Przyjęliśmy #{{ticket.number}}."}}]}),
+    );
+}
+
+/// Every thread of the simulator is one ticket with its buyer's messages and one
+/// acknowledgement, and every thread got exactly one acknowledgement.
+fn assert_each_thread_once(
+    p: &Process,
+    key: &str,
+    sim: &AllegroSim,
+    threads: &[String],
+    per: usize,
+) {
+    let all = tickets(p, key);
+    assert_eq!(all.len(), threads.len(), "one ticket per thread");
+    for t in &all {
+        let id = t["id"].as_i64().unwrap();
+        let list = messages(p, key, id);
+        let customer = list.iter().filter(|m| m["author"] == "customer").count();
+        let agent = list.iter().filter(|m| m["author"] == "agent").count();
+        assert_eq!((customer, agent), (per, 1), "ticket {id}: {list:#?}");
+    }
+    for thread in threads {
+        let acks = sim
+            .thread_messages(thread)
+            .iter()
+            .filter(|m| m.from_seller)
+            .count();
+        assert_eq!(
+            acks,
+            1,
+            "thread {thread}: {:?}",
+            sim.thread_messages(thread)
+        );
+    }
+}
+
+fn seed(sim: &AllegroSim, threads: usize, per: usize) -> Vec<String> {
+    (0..threads)
+        .map(|i| {
+            let thread = sim.add_thread(&format!("kupujacy-{i}"));
+            for m in 0..per {
+                sim.buyer_writes(&thread, &format!("Wiadomość {m} w wątku {i}"), None);
+            }
+            thread
+        })
+        .collect()
+}
+
+#[test]
+fn single_use_refresh_tokens_rotate_under_load_and_survive_a_restart() {
+    let sim = AllegroSim::start();
+    // Every token is due for a refresh a second after it is issued (ferrule refreshes a
+    // minute ahead), and every so often all of them are voided: many refreshes, some on 401.
+    sim.set_access_token_lifetime(61);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ferrule.db");
+    let p = start(&db);
+    let key = tenant(&p);
+    ack_rule(&p, &key);
+    let account = connect(&p, &key, &sim);
+    let threads = seed(&sim, 40, 2);
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(6) {
+        sim.expire_access_tokens();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    assert!(
+        wait_for(30, || tickets(&p, &key).len() == 40
+            && threads.iter().all(|t| sim
+                .thread_messages(t)
+                .iter()
+                .any(|m| m.from_seller))),
+        "all imported and acknowledged: {} tickets; log: {}",
+        tickets(&p, &key).len(),
+        p.log()
+    );
+    assert!(sim.refreshes() >= 5, "refreshed {} times", sim.refreshes());
+    assert_eq!(
+        sim.refresh_reuses(),
+        0,
+        "no refresh token was presented twice"
+    );
+    assert_eq!(account_of(&p, &key, account)["state"], "connected");
+
+    // The pair stored last is the one Allegro holds: after kill -9 the server goes on with it.
+    let db = p.kill();
+    let p = start(&db);
+    let late = sim.add_thread("kupujacy-pozny");
+    sim.buyer_writes(&late, "Czy ktoś tu jest?", None);
+    sim.buyer_writes(&late, "Halo?", None);
+    assert!(
+        wait_for(30, || tickets(&p, &key).len() == 41),
+        "the late thread after the restart: {}",
+        account_of(&p, &key, account)
+    );
+    assert_eq!(sim.refresh_reuses(), 0);
+    assert_eq!(account_of(&p, &key, account)["state"], "connected");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let mut all = threads.clone();
+    all.push(late);
+    assert_each_thread_once(&p, &key, &sim, &all, 2);
+}
+
+#[test]
+fn storms_of_429_and_garbage_delay_the_sync_but_lose_and_double_nothing() {
+    let sim = AllegroSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(&dir.path().join("ferrule.db"));
+    let key = tenant(&p);
+    ack_rule(&p, &key);
+    let account = connect(&p, &key, &sim);
+    let threads = seed(&sim, 30, 3);
+    sim.throttle(6);
+    sim.garbage(6);
+    assert!(
+        wait_for(90, || tickets(&p, &key).len() == 30
+            && threads.iter().all(|t| sim
+                .thread_messages(t)
+                .iter()
+                .any(|m| m.from_seller))),
+        "all imported and acknowledged: {}; log: {}",
+        tickets(&p, &key).len(),
+        p.log()
+    );
+    // A fresh storm while the worker reads, then more mail.
+    sim.throttle(4);
+    sim.garbage(3);
+    let more = seed(&sim, 5, 3);
+    assert!(
+        wait_for(90, || tickets(&p, &key).len() == 35),
+        "the later threads: {}",
+        tickets(&p, &key).len()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut all = threads;
+    all.extend(more);
+    assert_each_thread_once(&p, &key, &sim, &all, 3);
+    let log = p.log();
+    assert!(
+        log.contains("not its documented shape"),
+        "garbage was noticed: {log}"
+    );
+    assert!(log.contains("429"), "429s were noticed");
+    let shown = account_of(&p, &key, account);
+    assert_eq!(shown["state"], "connected", "{shown}");
+    assert!(shown["api_calls"].as_i64().unwrap() > 0, "{shown}");
+}
+
+#[test]
+fn kill_9_mid_sync_imports_everything_once_after_the_restart() {
+    let sim = AllegroSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(&dir.path().join("ferrule.db"));
+    let key = tenant(&p);
+    ack_rule(&p, &key);
+    connect(&p, &key, &sim);
+    let threads = seed(&sim, 200, 3);
+    assert!(
+        wait_for(60, || tickets(&p, &key).len() >= 30),
+        "the import started"
+    );
+    let db = p.kill();
+    let p = start(&db);
+    assert!(
+        wait_for(120, || tickets(&p, &key).len() == 200
+            && threads.iter().all(|t| sim
+                .thread_messages(t)
+                .iter()
+                .any(|m| m.from_seller))),
+        "all imported after the restart: {}; log: {}",
+        tickets(&p, &key).len(),
+        p.log()
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_each_thread_once(&p, &key, &sim, &threads, 3);
+}
+
+#[test]
+fn bad_account_settings_are_refused_with_the_field_named() {
+    let sim = AllegroSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(&dir.path().join("ferrule.db"));
+    let key = tenant(&p);
+    let cases = [
+        (json!({"provider": "ebay"}), 422, Some("provider")),
+        (
+            json!({"provider": "allegro", "environment": "staging"}),
+            422,
+            Some("environment"),
+        ),
+        (
+            json!({"provider": "allegro", "api_base": "ftp://x"}),
+            422,
+            Some("api_base"),
+        ),
+        (
+            json!({"provider": "allegro", "auth_base": "not a url"}),
+            422,
+            Some("auth_base"),
+        ),
+        (
+            json!({"provider": "allegro", "poll_seconds": 0}),
+            422,
+            Some("poll_seconds"),
+        ),
+        (
+            json!({"provider": "allegro", "poll_seconds": "often"}),
+            400,
+            Some("poll_seconds"),
+        ),
+        (json!({"provider": "allegro", "token": "x"}), 400, None),
+        (json!({}), 400, None),
+    ];
+    for (body, status, field) in cases {
+        let (got, answer) = p.call("POST", "/accounts", Some(&key), Some(&body));
+        assert_eq!(got, status, "{body}: {answer}");
+        assert!(answer["error"]["message"].is_string(), "{answer}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+        }
+    }
+    // Allegro refusing the client credentials, or not answering: 502 in words.
+    let (got, answer) = p.call(
+        "POST",
+        "/accounts",
+        Some(&key),
+        Some(&json!({"provider": "allegro", "auth_base": format!("http://127.0.0.1:{}", ferrule_tests::mail_servers::free_port())})),
+    );
+    assert_eq!(got, 502, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{answer}"
+    );
+    let (got, answer) = p.call("GET", "/accounts/12345", Some(&key), None);
+    assert_eq!(got, 404, "{answer}");
+    let (got, _) = p.call("GET", "/accounts", Some(&key), None);
+    assert_eq!(got, 200);
+    drop(sim);
+
+    // A server without an Allegro application says so.
+    let plain = Process::start(&dir.path().join("plain.db"));
+    let key = tenant(&plain);
+    let (got, answer) = plain.call(
+        "POST",
+        "/accounts",
+        Some(&key),
+        Some(&json!({"provider": "allegro"})),
+    );
+    assert_eq!(got, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allegro-client-id"),
+        "{answer}"
+    );
 }

@@ -141,16 +141,22 @@ impl Budget {
         }
     }
 
-    /// Allegro answered 429: every call pauses (for `retry_after`, else 1 s doubling to 60 s).
+    /// Allegro answered 429: every call pauses (for `retry_after`, else 250 ms doubling to 30 s:
+    /// a spike passes quickly, a spent budget waits for its minute).
+    /// The 429s of calls that were in flight together are one storm: the pause grows once.
     async fn throttled(&self, retry_after: Option<u64>) {
         let mut s = self.state.lock().await;
-        s.throttled = (s.throttled + 1).min(7);
+        let now = Instant::now();
+        if s.paused_until.is_some_and(|p| p > now) && retry_after.is_none() {
+            return;
+        }
+        s.throttled = (s.throttled + 1).min(8);
         let wait = retry_after
             .map(|r| Duration::from_secs(r.clamp(1, 300)))
             .unwrap_or_else(|| {
-                Duration::from_secs(1 << (s.throttled - 1)).min(Duration::from_secs(60))
+                (Duration::from_millis(250) * (1 << (s.throttled - 1))).min(Duration::from_secs(30))
             });
-        let until = Instant::now() + wait;
+        let until = now + wait;
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
     }
 
@@ -383,6 +389,7 @@ impl Allegro {
             )
             .await
             .map_err(|e| Failure::Transient(e.0))?;
+            tracing::debug!(account = account.id, %method, route, status = answer.status, "allegro call");
             match answer.status {
                 200..=299 => {
                     self.budget.answered().await;
