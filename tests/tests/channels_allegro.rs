@@ -144,6 +144,7 @@ fn threads_issues_and_returns_become_tickets_and_replies_go_back() {
     );
     let account = connect(&p, &key, &sim);
     assert_eq!(account_of(&p, &key, account)["login"], SELLER_LOGIN);
+    assert_eq!(sim.slow_downs(), 0, "the polls kept Allegro's interval");
 
     // The thread is a ticket of the account, routed and acknowledged in the thread.
     assert!(
@@ -326,8 +327,19 @@ fn threads_issues_and_returns_become_tickets_and_replies_go_back() {
         "device_code",
     ] {
         assert!(!shown.contains(secret), "`{secret}` in {shown}");
-        assert!(!p.log().contains(CLIENT_SECRET), "the secret in the log");
     }
+    let log = p.log();
+    for secret in [
+        CLIENT_SECRET,
+        "Bearer",
+        "Basic ",
+        "refresh_token=",
+        "device_code=",
+    ] {
+        assert!(!log.contains(secret), "`{secret}` in the log");
+    }
+    let (_, runs) = p.call("GET", &format!("/tickets/{id}/runs"), Some(&key), None);
+    assert!(!runs.to_string().contains(CLIENT_SECRET), "{runs}");
 
     // Disconnect: the account goes, its tickets stay.
     let (status, _) = p.call("DELETE", &format!("/accounts/{account}"), Some(&key), None);

@@ -173,7 +173,14 @@ pub async fn send(allegro: &Allegro, store: &Store, d: &DeliveryRow) -> Sent {
                 .post(&account, "/messaging/messages", PUBLIC, &body, &mut calls)
                 .await
                 .map_err(failed)?;
-            if let Some(thread) = &posted.thread {
+            // The buyer's thread may be another ticket's already: that one keeps it.
+            if let Some(thread) = &posted.thread
+                && store
+                    .allegro_thread(account.id, &thread.id)
+                    .await
+                    .map_err(db)?
+                    .is_none()
+            {
                 store
                     .save_allegro_thread(account.id, &thread.id, Some(ticket.id), None)
                     .await

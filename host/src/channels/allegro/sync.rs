@@ -142,13 +142,15 @@ impl Pass<'_> {
                 })
                 .collect();
             // A page's threads at once (20: few enough for Allegro's budget and the engine).
-            let results: Vec<(SyncCounts, Option<Failure>)> =
+            let results: Vec<(SyncCounts, Option<Option<Failure>>)> =
                 futures_util::future::join_all(wanted.into_iter().map(|t| self.thread(t))).await;
-            for (counts, error) in results {
+            for (counts, outcome) in results {
                 part.counts.messages += counts.messages;
                 part.counts.calls += counts.calls;
-                if let Some(e) = error {
+                if outcome.is_some() {
                     complete = false;
+                }
+                if let Some(Some(e)) = outcome {
                     part.error.get_or_insert(e);
                     if matches!(part.error, Some(Failure::Account(_))) {
                         break 'pages;
@@ -169,20 +171,27 @@ impl Pass<'_> {
         part
     }
 
-    /// Import what is new in one thread: (counts, failure).
-    async fn thread(&self, t: &Thread) -> (SyncCounts, Option<Failure>) {
+    /// Import what is new in one thread: (counts, failure). A thread left for the next pass
+    /// (see `deferred` below) counts as a failure without words, so the pass is not complete.
+    async fn thread(&self, t: &Thread) -> (SyncCounts, Option<Option<Failure>>) {
         let mut counts = SyncCounts::default();
         let result = self.thread_inner(t, &mut counts).await;
-        (counts, result.err())
+        let outcome = match result {
+            Ok(true) => None,
+            Ok(false) => Some(None),
+            Err(e) => Some(Some(e)),
+        };
+        (counts, outcome)
     }
 
-    async fn thread_inner(&self, t: &Thread, counts: &mut SyncCounts) -> Result<(), Failure> {
+    /// Whether the thread was read to its end.
+    async fn thread_inner(&self, t: &Thread, counts: &mut SyncCounts) -> Result<bool, Failure> {
         let store = self.store();
         let account = self.account.id;
         let stored = store.allegro_thread(account, &t.id).await.map_err(db)?;
         let (mut ticket, mark) = stored.unwrap_or_default();
         if mark.is_some() && mark == t.last_message_date_time {
-            return Ok(());
+            return Ok(true);
         }
         // Messages after the mark (a second earlier: equal timestamps are deduplicated).
         let after = mark
@@ -292,7 +301,7 @@ impl Pass<'_> {
                 .await
                 .map_err(db)?;
         }
-        Ok(())
+        Ok(!deferred)
     }
 
     fn new_ticket(

@@ -80,6 +80,8 @@ async fn worker(engine: Arc<Engine>, allegro: Arc<Allegro>, id: i64) {
 async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Option<Duration> {
     let store = engine.store();
     let interval = account.device_interval.unwrap_or(5).max(1);
+    // A little over the interval: a poll that arrives early is answered slow_down.
+    let wait = Duration::from_secs(interval as u64) + Duration::from_millis(250);
     if account.device_expires_at.is_some_and(|at| at <= now_ms()) {
         let _ = store
             .account_error(
@@ -104,11 +106,11 @@ async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Op
         }
         Err(e) => {
             tracing::warn!(account = account.id, error = %e, "cannot read the device code");
-            return Some(Duration::from_secs(interval as u64));
+            return Some(wait);
         }
     };
     match allegro.poll_device(&account.auth_base, &code).await {
-        Poll::Pending => Some(Duration::from_secs(interval as u64)),
+        Poll::Pending => Some(wait),
         Poll::SlowDown => {
             // RFC 8628: every slow_down adds five seconds to the interval.
             let slower = interval + 5;
@@ -137,7 +139,7 @@ async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Op
         }
         Poll::Failed(words) => {
             let _ = store.account_error(account.id, None, &words).await;
-            Some(Duration::from_secs(interval as u64))
+            Some(wait)
         }
         Poll::Granted(tokens) => {
             // Who the seller is: GET /me with the new token.
