@@ -24,3 +24,5 @@ pub mod server;
 pub mod store;
 /// Running a built plugin component in the real sandbox from a test.
 pub mod testing;
+/// The front door: connection limits, timeouts, shutdown with a deadline.
+pub mod transport;

@@ -5,6 +5,7 @@ use crate::channels::allegro::{Allegro, AllegroConfig};
 use crate::engine::Engine;
 use crate::runtime::{CodeCache, Runtime};
 use crate::store::{Sealer, Store, hash_token, new_token};
+use crate::transport::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct ServeConfig {
     pub secret_key_file: Option<PathBuf>,
     /// This server's Allegro application (None: Allegro accounts cannot be connected).
     pub allegro: Option<AllegroConfig>,
+    /// Timeouts and connection limits of the front door.
+    pub limits: Limits,
 }
 
 /// The key that seals secrets: given, read from its file, or created in that file (mode 0600).
@@ -136,6 +139,7 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
     let state = AppState {
         engine,
         allegro,
+        body_timeout: config.limits.body_timeout,
         operator_token_hash: hash_token(&token),
     };
     Ok((router(state), token))
@@ -146,9 +150,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (app, _) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, database = %config.database, "ferrule is serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    crate::transport::serve(listener, app, config.limits, shutdown()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -166,5 +168,5 @@ async fn shutdown() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: no new connections; finishing requests in flight");
 }

@@ -99,6 +99,7 @@ impl TestServer {
             secret_key_file: None,
             tenant_concurrency: None,
             allegro: None,
+            limits: Default::default(),
         };
         let addr = runtime.block_on(async {
             let (app, _) = build(&config).await.expect("the server starts");

@@ -33,6 +33,10 @@ pub enum ApiError {
         /// Where (JSON path).
         field: Option<String>,
     },
+    /// 408: the request body did not arrive in time.
+    Timeout(String),
+    /// 415: a body that is not JSON on a JSON endpoint.
+    UnsupportedMediaType(String),
     /// 502: a service the request needed (Allegro) refused or did not answer.
     Upstream(String),
     /// 500: our fault; the detail is logged only.
@@ -74,6 +78,13 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, None),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             ApiError::Upstream(m) => (StatusCode::BAD_GATEWAY, "upstream", m, None),
+            ApiError::Timeout(m) => (StatusCode::REQUEST_TIMEOUT, "timeout", m, None),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m,
+                None,
+            ),
             ApiError::Invalid { message, field } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }

@@ -16,13 +16,53 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest {
-                message: format!("cannot read the body: {e}"),
-                field: None,
-            })?;
+        json_content_type(&req)?;
+        let bytes = read_body(req, state).await?;
         parse(&bytes).map(Body)
+    }
+}
+
+/// The largest JSON body (axum's default limit).
+pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+/// A JSON endpoint takes `application/json` (or `…+json`). No content type, and the form type
+/// `curl -d` sends with a JSON body, are read as JSON too; anything else is 415.
+fn json_content_type(req: &Request) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(axum::http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("").to_ascii_lowercase();
+    let media = text.split(';').next().unwrap_or("").trim();
+    let json = media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+        || media == "application/x-www-form-urlencoded";
+    if json {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType(format!(
+        "the body must be JSON (content-type: application/json), not `{media}`"
+    )))
+}
+
+/// The whole body within the server's body timeout and `JSON_LIMIT` (413, 408 otherwise).
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let read = Bytes::from_request(req, state);
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Err(_) => Err(ApiError::Timeout(format!(
+            "the request body did not arrive within {} s",
+            state.body_timeout.as_secs_f64()
+        ))),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::TooLarge(format!(
+                "the body is larger than the limit of {} bytes (2 MiB)",
+                JSON_LIMIT
+            )))
+        }
+        Ok(Err(e)) => Err(ApiError::BadRequest {
+            message: format!("cannot read the body: {e}"),
+            field: None,
+        }),
     }
 }
 

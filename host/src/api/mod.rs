@@ -32,6 +32,8 @@ use std::time::Instant;
 pub struct AppState {
     /// The engine (and through it the store and plugins).
     pub engine: Arc<Engine>,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// This server's Allegro client (None when not configured).
     pub allegro: Option<Arc<crate::channels::allegro::Allegro>>,
     /// SHA-256 of the operator token.

@@ -55,6 +55,23 @@ enum Command {
         /// Allegro calls per minute for the client id (Allegro's limit is 9000).
         #[arg(long, default_value_t = crate::channels::allegro::DEFAULT_REQUESTS_PER_MINUTE)]
         allegro_requests_per_minute: u32,
+        /// Longest a request's headers may take to arrive (slow clients are cut off).
+        #[arg(long, default_value = "10s", value_parser = parse_any_duration)]
+        header_read_timeout: std::time::Duration,
+        /// Longest a kept-alive connection may wait for its next request.
+        #[arg(long, default_value = "60s", value_parser = parse_any_duration)]
+        idle_timeout: std::time::Duration,
+        /// Longest a request body may take to arrive (then 408).
+        #[arg(long, default_value = "30s", value_parser = parse_any_duration)]
+        body_timeout: std::time::Duration,
+        /// Most connections open at once; beyond it the longest-idle one is closed, and when
+        /// all are busy a new one is refused.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Longest requests in flight may run after SIGTERM/SIGINT before their connections
+        /// are dropped.
+        #[arg(long, default_value = "10s", value_parser = parse_any_duration)]
+        shutdown_timeout: std::time::Duration,
     },
     /// Work with plugin components: inspect, run, scaffold.
     #[command(subcommand)]
@@ -144,6 +161,11 @@ pub fn run(cli: Cli) -> ExitCode {
             tenant_concurrency,
             allegro_client_id,
             allegro_requests_per_minute,
+            header_read_timeout,
+            idle_timeout,
+            body_timeout,
+            max_connections,
+            shutdown_timeout,
         } => {
             let allegro = match (
                 allegro_client_id,
@@ -175,6 +197,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 secret_key_file,
                 tenant_concurrency,
                 allegro,
+                limits: crate::transport::Limits {
+                    header_read_timeout,
+                    idle_timeout,
+                    body_timeout,
+                    max_connections: max_connections.max(1),
+                    shutdown_timeout,
+                },
             };
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -223,6 +252,15 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// `1s`, `60s`, `5m`, `250ms`, `1h` → a duration (at least one second for ticks).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = parse_any_duration(text)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err(format!("`{text}`: the interval is at least 1s"));
+    }
+    Ok(d)
+}
+
+/// `250ms`, `10s`, `5m`, `1h` → a duration (above zero).
+fn parse_any_duration(text: &str) -> Result<std::time::Duration, String> {
     let (number, unit) = text.trim().split_at(
         text.trim()
             .find(|c: char| !c.is_ascii_digit())
@@ -238,8 +276,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "h" => std::time::Duration::from_secs(n * 3600),
         _ => return Err(format!("`{text}`: use ms, s, m or h")),
     };
-    if d < std::time::Duration::from_secs(1) {
-        return Err(format!("`{text}`: the interval is at least 1s"));
+    if d.is_zero() {
+        return Err(format!("`{text}`: give a duration above zero"));
     }
     Ok(d)
 }

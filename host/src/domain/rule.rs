@@ -137,9 +137,21 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// Most condition leaves in one rule (each is a sandboxed call per event, and a line of its run
+/// record).
+pub const MAX_LEAVES: usize = 100;
+/// Deepest nesting of ALL / ANY / NOT groups.
+pub const MAX_DEPTH: usize = 8;
+/// Most actions in one rule.
+pub const MAX_ACTIONS: usize = 20;
+
 impl Condition {
     /// Parse a condition node at `path`.
     pub fn parse(v: &Value, path: &str) -> Result<Condition, FieldError> {
+        Condition::parse_at(v, path, 0)
+    }
+
+    fn parse_at(v: &Value, path: &str, depth: usize) -> Result<Condition, FieldError> {
         let map = object(v, path)?;
         if map.contains_key("plugin") {
             return Ok(Condition::Leaf(Leaf::parse(v, path)?));
@@ -152,6 +164,12 @@ impl Condition {
         }
         let (key, inner) = map.iter().next().expect("one key");
         let here = join(path, key);
+        if depth >= MAX_DEPTH && ["all", "any", "not"].contains(&key.as_str()) {
+            return Err(FieldError::new(
+                &here,
+                format!("groups nest at most {MAX_DEPTH} deep (ALL / ANY / NOT)"),
+            ));
+        }
         match key.as_str() {
             "all" | "any" => {
                 let items = inner
@@ -160,7 +178,7 @@ impl Condition {
                 let children = items
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| Condition::parse(c, &format!("{here}[{i}]")))
+                    .map(|(i, c)| Condition::parse_at(c, &format!("{here}[{i}]"), depth + 1))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(if key == "all" {
                     Condition::All(children)
@@ -168,7 +186,11 @@ impl Condition {
                     Condition::Any(children)
                 })
             }
-            "not" => Ok(Condition::Not(Box::new(Condition::parse(inner, &here)?))),
+            "not" => Ok(Condition::Not(Box::new(Condition::parse_at(
+                inner,
+                &here,
+                depth + 1,
+            )?))),
             other => Err(FieldError::unknown_key(
                 &here,
                 format!("unknown key `{other}`; use all, any, not or plugin"),
@@ -269,6 +291,12 @@ impl RuleSpec {
             None | Some(Value::Null) => String::new(),
             Some(d) => string(d, "description")?,
         };
+        if description.chars().count() > 2000 {
+            return Err(FieldError::new(
+                "description",
+                "give a description of at most 2000 characters",
+            ));
+        }
         let enabled = match map.get("enabled") {
             None => true,
             Some(Value::Bool(b)) => *b,
@@ -279,6 +307,17 @@ impl RuleSpec {
             None | Some(Value::Null) => Condition::All(Vec::new()),
             Some(c) => Condition::parse(c, "conditions")?,
         };
+        let mut leaves = Vec::new();
+        conditions.leaves("conditions", &mut leaves);
+        if leaves.len() > MAX_LEAVES {
+            return Err(FieldError::new(
+                "conditions",
+                format!(
+                    "a rule has at most {MAX_LEAVES} conditions; this one has {}",
+                    leaves.len()
+                ),
+            ));
+        }
         let actions_value = map.get("actions").unwrap_or(&Value::Null);
         let actions = actions_value
             .as_array()
@@ -291,6 +330,15 @@ impl RuleSpec {
             return Err(FieldError::new(
                 "actions",
                 "a rule needs at least one action",
+            ));
+        }
+        if actions.len() > MAX_ACTIONS {
+            return Err(FieldError::new(
+                "actions",
+                format!(
+                    "a rule has at most {MAX_ACTIONS} actions; this one has {}",
+                    actions.len()
+                ),
             ));
         }
         let position = match map.get("position") {
