@@ -100,6 +100,22 @@ impl Process {
         self.database.clone()
     }
 
+    /// Send SIGTERM and wait up to `secs` for the process to end: its exit status, or None
+    /// when it is still running.
+    pub fn terminate(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// A request; (status, JSON body).
     pub fn call(
         &self,

@@ -434,3 +434,92 @@ fn a_time_trigger_takes_no_options_and_names_the_unknown_one() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["trigger"], json!({"time": {}}));
 }
+
+#[test]
+fn oversized_rules_and_unknown_agents_or_inboxes_are_refused_naming_the_place() {
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let anna = agent(&c, "Anna Nowak");
+    let other = server.tenant("Inny sklep");
+    let stranger = server.as_tenant(&other).post_ok(
+        "/agents",
+        json!({"name": "Obcy", "email": "obcy@inny.pl"}),
+        201,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let leaf = json!({"plugin": "subject-contains", "config": {"phrases": ["paczka"]}});
+    let action = json!({"plugin": "add-tags", "config": {"tags": ["x"]}});
+    let mut deep = leaf.clone();
+    for _ in 0..9 {
+        deep = json!({"all": [deep]});
+    }
+    let cases = [
+        (
+            json!({"name": "wide", "trigger": {"events": ["ticket_created"]},
+                   "conditions": {"any": vec![leaf.clone(); 101]}, "actions": [action.clone()]}),
+            "conditions",
+            "at most 100 conditions",
+        ),
+        (
+            json!({"name": "deep", "trigger": {"events": ["ticket_created"]},
+                   "conditions": deep, "actions": [action.clone()]}),
+            "conditions.all[0].all[0].all[0].all[0].all[0].all[0].all[0].all[0].all",
+            "at most 8 deep",
+        ),
+        (
+            json!({"name": "busy", "trigger": {"events": ["ticket_created"]},
+                   "actions": vec![action.clone(); 21]}),
+            "actions",
+            "at most 20 actions",
+        ),
+        (
+            json!({"name": "another tenant's agent", "trigger": {"events": ["ticket_created"]},
+                   "actions": [{"plugin": "assign-agent", "config": {"agent": stranger}}]}),
+            "actions[0].config.agent",
+            "no agent",
+        ),
+        (
+            json!({"name": "no such inbox", "trigger": {"events": ["ticket_created"]},
+                   "conditions": {"all": [{"plugin": "inbox", "config": {"is": ["999"]}}]},
+                   "actions": [action.clone()]}),
+            "conditions.all[0].config.is[0]",
+            "no inbox",
+        ),
+        (
+            json!({"name": "no such assignee", "trigger": {"events": ["ticket_created"]},
+                   "conditions": {"all": [{"not": {"plugin": "assignee", "config": {"is": [anna, 4242]}}}]},
+                   "actions": [action.clone()]}),
+            "conditions.all[0].not.config.is[1]",
+            "no agent",
+        ),
+    ];
+    for (body, field, words) in cases {
+        let r = c.send("POST", "/rules", &body);
+        assert_eq!(r.status, 422, "{}: {}", body["name"], r.text);
+        assert_eq!(
+            r.body["error"]["field"], field,
+            "{}: {}",
+            body["name"], r.text
+        );
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains(words),
+            "{}: {}",
+            body["name"],
+            r.text
+        );
+    }
+    // At the limits, and with the tenant's own agent: saved.
+    // Eight groups: the top one and seven inside it.
+    let mut deepest = leaf.clone();
+    for _ in 0..7 {
+        deepest = json!({"all": [deepest]});
+    }
+    rule(
+        &c,
+        json!({"name": "at the limits", "trigger": {"events": ["ticket_created"]},
+               "conditions": {"all": [deepest, {"any": vec![leaf.clone(); 99]}]},
+               "actions": vec![json!({"plugin": "assign-agent", "config": {"agent": anna}}); 20]}),
+    );
+}
