@@ -1,9 +1,10 @@
 //! The front door: accepts HTTP/1.1 connections for the API and keeps them from taking the
 //! server down. Every connection is watched: one that sends a request's headers too slowly
 //! (slowloris), or sits idle between requests too long, is closed; a request body that stops
-//! arriving is answered 408 by the body extractor. Beyond `max_connections` the connection idle
-//! the longest makes room for the new one (so `/healthz` and live clients keep being served);
-//! when every connection is busy the new one is refused. On shutdown, accepting stops, idle
+//! arriving is answered 408 by the body extractor. Beyond `max_connections` a connection that
+//! is not answering a request makes room for the new one — first those that never completed a
+//! request (idle, then trickling headers), then idle clients, oldest first — so `/healthz` and
+//! live clients keep being served; when every connection is busy the new one is refused. On shutdown, accepting stops, idle
 //! connections close, requests in flight get `shutdown_timeout` to finish, and what is still
 //! open then is dropped (work the engine committed is durable; the rest is redone at the next
 //! start).
@@ -63,6 +64,8 @@ struct Watch {
     quiet_since: AtomicI64,
     /// When the first byte after `quiet_since` arrived (-1: none yet).
     first_byte: AtomicI64,
+    /// Requests answered on it.
+    served: AtomicU64,
     /// Closes the connection.
     close: Notify,
 }
@@ -70,6 +73,25 @@ struct Watch {
 impl Watch {
     fn idle(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0 && self.first_byte.load(Ordering::Acquire) < 0
+    }
+
+    /// Which connection goes first when there is no room: (class, since), lowest first; None
+    /// for one that must stay (a request in flight, or headers that just started arriving).
+    /// Connections that never completed a request go before those of clients that did:
+    /// idle ones, then ones trickling headers (slowloris), then idle clients.
+    fn eviction(&self, now: i64) -> Option<(u8, i64)> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let served = self.served.load(Ordering::Acquire) > 0;
+        let first = self.first_byte.load(Ordering::Acquire);
+        match (served, first) {
+            (false, -1) => Some((0, self.quiet_since.load(Ordering::Acquire))),
+            (false, first) if now - first > 1000 => Some((1, first)),
+            (true, -1) => Some((2, self.quiet_since.load(Ordering::Acquire))),
+            (true, first) if now - first > 1000 => Some((3, first)),
+            _ => None,
+        }
     }
 }
 
@@ -126,16 +148,19 @@ struct Registry {
 impl Registry {
     /// Make room for one more: false when every connection is busy.
     fn room(&self, max: usize) -> bool {
-        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.len() < max {
             return true;
         }
-        // The connection quiet the longest goes.
+        // See `Watch::eviction`; the one chosen leaves the count now, so the next new
+        // connection picks another one.
+        let now = open.values().next().map_or(0, |w| clock(w.start));
         let oldest = open
-            .values()
-            .filter(|w| w.idle())
-            .min_by_key(|w| w.quiet_since.load(Ordering::Acquire));
-        match oldest {
+            .iter()
+            .filter_map(|(id, w)| w.eviction(now).map(|key| (key, *id)))
+            .min()
+            .map(|(_, id)| id);
+        match oldest.and_then(|id| open.remove(&id)) {
             Some(w) => {
                 w.close.notify_one();
                 true
@@ -188,6 +213,7 @@ pub async fn serve(
             in_flight: AtomicUsize::new(0),
             quiet_since: AtomicI64::new(clock(start)),
             first_byte: AtomicI64::new(-1),
+            served: AtomicU64::new(0),
             close: Notify::new(),
         });
         registry
@@ -251,6 +277,7 @@ async fn connection(
                 .quiet_since
                 .store(clock(watch.start), Ordering::Release);
             watch.first_byte.store(-1, Ordering::Release);
+            watch.served.fetch_add(1, Ordering::AcqRel);
             watch.in_flight.fetch_sub(1, Ordering::AcqRel);
             response
         }
