@@ -61,6 +61,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("PATCH", "/inboxes/{id}", Who::Tenant),
     ("GET", "/settings", Who::Tenant),
     ("PUT", "/settings", Who::Tenant),
+    ("DELETE", "/agents/{id}", Who::Tenant),
     ("POST", "/accounts", Who::Tenant),
     ("GET", "/accounts", Who::Tenant),
     ("GET", "/accounts/{id}", Who::Tenant),
@@ -261,7 +262,7 @@ fn every_protected_endpoint_refuses_missing_unknown_and_malformed_tokens_with_40
     }
     assert_eq!(
         checked,
-        53 * headers.len(),
+        54 * headers.len(),
         "every protected route was tried"
     );
 }

@@ -523,3 +523,78 @@ fn oversized_rules_and_unknown_agents_or_inboxes_are_refused_naming_the_place() 
                "actions": vec![json!({"plugin": "assign-agent", "config": {"agent": anna}}); 20]}),
     );
 }
+
+#[test]
+fn removing_an_agent_pauses_the_rules_that_name_it() {
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let anna = agent(&c, "Anna Nowak");
+    let ola = agent(&c, "Ola");
+    rule(
+        &c,
+        json!({"name": "To Anna", "trigger": {"events": ["ticket_created"]},
+               "actions": [{"plugin": "assign-agent", "config": {"agent": anna}}]}),
+    );
+    rule(
+        &c,
+        json!({"name": "Tag", "trigger": {"events": ["ticket_created"]},
+               "actions": [{"plugin": "add-tags", "config": {"tags": ["nowe"]}}]}),
+    );
+    let first = ticket(
+        &c,
+        json!({"subject": "A", "source": "api", "customer": {"name": "K"}}),
+    );
+    assert_eq!(first["assignee"], anna);
+    let r = c.send("DELETE", &format!("/agents/{anna}"), &json!(null));
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        c.send("DELETE", &format!("/agents/{anna}"), &json!(null))
+            .status,
+        404
+    );
+    let listed = c.get("/agents").body;
+    let ids: Vec<i64> = listed["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [ola], "{listed}");
+
+    let second = ticket(
+        &c,
+        json!({"subject": "B", "source": "api", "customer": {"name": "K"}}),
+    );
+    assert_eq!(
+        second["assignee"],
+        Value::Null,
+        "the paused rule did not run"
+    );
+    assert!(
+        second["tags"].as_array().unwrap().contains(&json!("nowe")),
+        "the other rule ran: {second}"
+    );
+    let paused: Vec<Value> = runs(&c, second["id"].as_i64().unwrap())
+        .into_iter()
+        .filter(|r| r["outcome"] == "paused")
+        .collect();
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    let why = paused[0]["error"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("agent {anna}")) && why.contains("actions[0].config.agent"),
+        "{why}"
+    );
+    // The first ticket keeps its history; a new rule naming the removed agent is refused.
+    assert_eq!(
+        c.get(&format!("/tickets/{}", first["id"])).body["assignee"],
+        anna
+    );
+    let r = c.send(
+        "POST",
+        "/rules",
+        &json!({"name": "Again Anna", "trigger": {"events": ["ticket_created"]},
+                "actions": [{"plugin": "assign-agent", "config": {"agent": anna}}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+}

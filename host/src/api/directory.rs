@@ -92,6 +92,7 @@ where
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/agents", get(list_agents).post(create_agent))
+        .route("/agents/{id}", axum::routing::delete(remove_agent))
         .route("/inboxes", get(list_inboxes).post(create_inbox))
         .route("/inboxes/{id}", get(show_inbox).patch(patch_inbox))
 }
@@ -157,6 +158,21 @@ async fn create_agent(
     let row = s.engine.store().create_agent(t.id, &new).await?;
     s.engine.invalidate(t.id);
     Ok((StatusCode::CREATED, Json(agent_json(&row))))
+}
+
+/// Remove an agent: gone from the directory (its tickets and runs keep the id); rules that
+/// name it are paused with the reason until they are edited.
+async fn remove_agent(
+    TenantCaller(t): TenantCaller,
+    State(s): State<AppState>,
+    axum::extract::Path(agent): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let agent = super::extract::id(&agent, "agent")?;
+    if !s.engine.store().remove_agent(t.id, agent).await? {
+        return Err(ApiError::not_found("agent"));
+    }
+    s.engine.invalidate(t.id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_agents(

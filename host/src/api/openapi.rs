@@ -268,6 +268,14 @@ const ROUTES: &[Route] = &[
         ok: 200,
     },
     Route {
+        method: "delete",
+        path: "/agents/{id}",
+        summary: "Remove an agent from the directory (tickets and runs keep its id); rules that name it are paused with the reason until edited",
+        auth: Auth::Tenant,
+        body: None,
+        ok: 204,
+    },
+    Route {
         method: "post",
         path: "/accounts",
         summary: "Connect an Allegro seller account: starts the OAuth device flow and answers {id, state: pending, user_code, verification_uri_complete, expires_at}; the server polls for the seller's confirmation and keeps the single-use refresh tokens rotated and sealed. 409 when the server has no --allegro-client-id; 502 when Allegro refuses",

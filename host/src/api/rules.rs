@@ -54,48 +54,10 @@ pub async fn checked(s: &AppState, tenant: &Tenant, body: &Value) -> Result<Rule
     Ok(spec)
 }
 
-/// An id in a config, written as a number or a string of digits.
-fn config_id(v: &Value) -> Option<i64> {
-    v.as_i64()
-        .or_else(|| v.as_str().and_then(|t| t.trim().parse().ok()))
-}
-
 /// The agents and inboxes the built-in plugins' configs name exist in the tenant's directory
 /// (a rule naming another tenant's agent would only fail when it runs).
 async fn directory_names(s: &AppState, tenant: &Tenant, spec: &RuleSpec) -> Result<(), ApiError> {
-    let mut leaves = Vec::new();
-    spec.conditions.leaves("conditions", &mut leaves);
-    for (i, action) in spec.actions.iter().enumerate() {
-        leaves.push((format!("actions[{i}]"), action.clone()));
-    }
-    // (path, id, what) of every name to check.
-    let mut named: Vec<(String, Value, &str)> = Vec::new();
-    for (path, leaf) in &leaves {
-        let config = &leaf.config;
-        match leaf.plugin.as_str() {
-            "assign-agent" => named.push((
-                format!("{path}.config.agent"),
-                config["agent"].clone(),
-                "agent",
-            )),
-            "notify-user" if config["user"] != "assignee" => named.push((
-                format!("{path}.config.user"),
-                config["user"].clone(),
-                "agent",
-            )),
-            "assignee" | "inbox" => {
-                let what = if leaf.plugin == "inbox" {
-                    "inbox"
-                } else {
-                    "agent"
-                };
-                for (j, v) in config["is"].as_array().into_iter().flatten().enumerate() {
-                    named.push((format!("{path}.config.is[{j}]"), v.clone(), what));
-                }
-            }
-            _ => {}
-        }
-    }
+    let named = spec.directory_names();
     if named.is_empty() {
         return Ok(());
     }
@@ -112,13 +74,15 @@ async fn directory_names(s: &AppState, tenant: &Tenant, spec: &RuleSpec) -> Resu
         .iter()
         .map(|i| i.id)
         .collect();
-    for (field, value, what) in named {
-        let known = if what == "agent" { &agents } else { &inboxes };
-        let id = config_id(&value);
-        if !id.is_some_and(|id| known.contains(&id)) {
+    for n in named {
+        let known = if n.kind == "agent" { &agents } else { &inboxes };
+        if !n.id().is_some_and(|id| known.contains(&id)) {
             return Err(ApiError::invalid(
-                field,
-                format!("the tenant has no {what} {value} (GET /{what}s lists them)"),
+                n.field,
+                format!(
+                    "the tenant has no {} {} (GET /{}s lists them)",
+                    n.kind, n.value, n.kind
+                ),
             ));
         }
     }

@@ -259,7 +259,66 @@ impl Leaf {
     }
 }
 
+/// A directory object (agent or inbox) a built-in plugin's config names.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// Where, e.g. `actions[0].config.agent`.
+    pub field: String,
+    /// The value written there.
+    pub value: Value,
+    /// `agent` or `inbox`.
+    pub kind: &'static str,
+}
+
+impl Named {
+    /// The id, written as a number or a string of digits.
+    pub fn id(&self) -> Option<i64> {
+        self.value
+            .as_i64()
+            .or_else(|| self.value.as_str().and_then(|t| t.trim().parse().ok()))
+    }
+}
+
 impl RuleSpec {
+    /// The agents and inboxes the built-in plugins' configs name (`assign-agent`, `notify-user`,
+    /// `assignee`, `inbox`).
+    pub fn directory_names(&self) -> Vec<Named> {
+        let mut leaves = Vec::new();
+        self.conditions.leaves("conditions", &mut leaves);
+        for (i, action) in self.actions.iter().enumerate() {
+            leaves.push((format!("actions[{i}]"), action.clone()));
+        }
+        let mut named = Vec::new();
+        for (path, leaf) in &leaves {
+            let config = &leaf.config;
+            let one = |key: &str, kind| Named {
+                field: format!("{path}.config.{key}"),
+                value: config[key].clone(),
+                kind,
+            };
+            match leaf.plugin.as_str() {
+                "assign-agent" => named.push(one("agent", "agent")),
+                "notify-user" if config["user"] != "assignee" => named.push(one("user", "agent")),
+                "assignee" | "inbox" => {
+                    let kind = if leaf.plugin == "inbox" {
+                        "inbox"
+                    } else {
+                        "agent"
+                    };
+                    for (j, v) in config["is"].as_array().into_iter().flatten().enumerate() {
+                        named.push(Named {
+                            field: format!("{path}.config.is[{j}]"),
+                            value: v.clone(),
+                            kind,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        named
+    }
+
     /// Parse and check a rule from its JSON body.
     pub fn parse(v: &Value) -> Result<RuleSpec, FieldError> {
         let map = object(v, "")?;

@@ -612,7 +612,10 @@ impl Engine {
         };
         let (ctx, sandbox) = (chain.context(&event), chain.sandbox());
         let installations = chain.cache.installations.clone();
-        let rule = rule.clone().resolve(&installations);
+        let rule = rule
+            .clone()
+            .resolve(&installations)
+            .check_directory(&chain.cache.data);
         if let Some(why) = rule.paused() {
             let mut record = RunRecord::new(&rule, ticket_id, &event, "paused");
             record.dry_run = Some(true);

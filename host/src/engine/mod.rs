@@ -165,6 +165,28 @@ impl LoadedRule {
         self
     }
 
+    /// Pause the rule when an agent or inbox its configs name left the tenant's directory.
+    pub(crate) fn check_directory(mut self, data: &TenantData) -> LoadedRule {
+        if self.paused.is_some() {
+            return self;
+        }
+        for n in self.spec.directory_names() {
+            let known = match (n.kind, n.id()) {
+                ("agent", Some(id)) => data.agent_ids.contains(&id),
+                (_, Some(id)) => data.inboxes.iter().any(|i| i.id == id),
+                _ => false,
+            };
+            if !known {
+                self.paused = Some(format!(
+                    "{} {} named at `{}` is no longer in the tenant's directory; the rule is paused until it is edited",
+                    n.kind, n.value, n.field
+                ));
+                break;
+            }
+        }
+        self
+    }
+
     /// Why the rule does not run now, if it does not.
     pub fn paused(&self) -> Option<&str> {
         self.paused.as_deref()
@@ -336,15 +358,16 @@ impl Engine {
         }
         let rows = self.store.rules(tenant.id).await?;
         let installations = Arc::new(self.installations(tenant.id).await?);
+        let data = self.tenant_data(tenant).await?;
         let rules = rows
             .iter()
             .filter(|r| r.enabled)
             .filter_map(LoadedRule::from_row)
-            .map(|r| r.resolve(&installations))
+            .map(|r| r.resolve(&installations).check_directory(&data))
             .collect();
         let cache = Arc::new(TenantCache {
             rules,
-            data: self.tenant_data(tenant).await?,
+            data,
             installations,
         });
         self.tenants

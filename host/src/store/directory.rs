@@ -112,7 +112,7 @@ impl Store {
 
     /// The tenant's agents.
     pub async fn agents(&self, tenant: i64) -> Result<Vec<AgentRow>> {
-        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? ORDER BY id")
+        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? AND removed_at IS NULL ORDER BY id")
             .bind(tenant)
             .fetch_all(self.pool())
             .await?)
@@ -120,11 +120,25 @@ impl Store {
 
     /// One agent of the tenant.
     pub async fn agent(&self, tenant: i64, id: i64) -> Result<Option<AgentRow>> {
-        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? AND id = ?")
+        Ok(sqlx::query_as("SELECT id, name, email, phone, working_hours FROM agents WHERE tenant_id = ? AND id = ? AND removed_at IS NULL")
             .bind(tenant)
             .bind(id)
             .fetch_optional(self.pool())
             .await?)
+    }
+
+    /// Remove an agent from the directory (the row stays for history); whether it was there.
+    pub async fn remove_agent(&self, tenant: i64, id: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE agents SET removed_at = ? WHERE tenant_id = ? AND id = ? AND removed_at IS NULL",
+        )
+        .bind(super::now_ms())
+        .bind(tenant)
+        .bind(id)
+        .execute(self.writer())
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Add an inbox.
