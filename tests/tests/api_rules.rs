@@ -598,3 +598,115 @@ fn removing_an_agent_pauses_the_rules_that_name_it() {
     );
     assert_eq!(r.status, 422, "{}", r.text);
 }
+
+#[test]
+fn an_api_key_typed_into_a_rule_or_defaults_is_sealed_never_shown_and_still_used() {
+    let services = ferrule_tests::fake_services::start();
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let r = c.send(
+        "PUT",
+        "/installations/send-translated-message",
+        &json!({"grants": {"http": [services.authority()]}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let saved = c.post_ok(
+        "/rules",
+        json!({"name": "Po niemiecku", "trigger": {"events": ["ticket_created"]},
+               "actions": [{"plugin": "send-translated-message", "config": {
+                   "body": "Dziękujemy", "language": "de", "endpoint": services.url(),
+                   "api_key": "sk-rule-secret-123"}}]}),
+        201,
+    );
+    let id = saved["id"].as_i64().unwrap();
+    assert_eq!(
+        saved["secrets"],
+        json!(["actions[0].config.api_key"]),
+        "{saved}"
+    );
+    let shown = [
+        saved.to_string(),
+        c.get(&format!("/rules/{id}")).text,
+        c.get("/rules").text,
+        c.get(&format!("/rules/{id}/revisions")).text,
+    ];
+    for text in &shown {
+        assert!(!text.contains("sk-rule-secret-123"), "{text}");
+    }
+    let sent_key = |n: usize| {
+        let calls: Vec<_> = services
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/translate")
+            .collect();
+        assert_eq!(calls.len(), n, "{calls:?}");
+        calls[n - 1].body["api_key"].clone()
+    };
+    let t = c.post_ok(
+        "/tickets",
+        json!({"subject": "A", "source": "api", "customer": {"name": "K"}}),
+        201,
+    );
+    assert_eq!(
+        sent_key(1),
+        "sk-rule-secret-123",
+        "the plugin got the rule's key"
+    );
+    assert!(
+        !c.get(&format!("/tickets/{}/runs", t["id"]))
+            .text
+            .contains("sk-rule-secret-123")
+    );
+
+    // Read back and saved again (PATCH, PUT without the key): the key stays.
+    let r = c.send(
+        "PATCH",
+        &format!("/rules/{id}"),
+        &json!({"description": "zmiana"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["secrets"],
+        json!(["actions[0].config.api_key"]),
+        "{}",
+        r.text
+    );
+    c.post_ok(
+        "/tickets",
+        json!({"subject": "B", "source": "api", "customer": {"name": "K"}}),
+        201,
+    );
+    assert_eq!(sent_key(2), "sk-rule-secret-123");
+    // An empty value removes it; then the installation's secret is used, and a key typed into
+    // the installation's defaults becomes that secret.
+    let mut body = c.get(&format!("/rules/{id}")).body;
+    body["actions"][0]["config"]["api_key"] = json!("");
+    for k in [
+        "id",
+        "revision",
+        "created_at",
+        "updated_at",
+        "secrets",
+        "paused",
+    ] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    let r = c.send("PUT", &format!("/rules/{id}"), &body);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["secrets"], json!([]), "{}", r.text);
+    let r = c.send(
+        "PUT",
+        "/installations/send-translated-message",
+        &json!({"config": {"api_key": "sk-installation-456"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains("sk-installation-456"), "{}", r.text);
+    assert!(!c.get("/installations").text.contains("sk-installation-456"));
+    c.post_ok(
+        "/tickets",
+        json!({"subject": "C", "source": "api", "customer": {"name": "K"}}),
+        201,
+    );
+    assert_eq!(sent_key(3), "sk-installation-456");
+}

@@ -7,6 +7,7 @@ use super::extract::{Body, TenantCaller, id, parse};
 use super::time;
 use crate::domain::rule::RuleSpec;
 use crate::engine::LoadedRule;
+use crate::store::ActionSecrets;
 use crate::store::{RuleRow, Tenant};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,6 +17,7 @@ use axum::{Json, Router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// `POST /rules/{id}/dry-run` body.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -91,10 +93,65 @@ async fn directory_names(s: &AppState, tenant: &Tenant, spec: &RuleSpec) -> Resu
 
 /// Save a rule from its JSON (used by templates too).
 pub async fn create_rule(s: &AppState, tenant: &Tenant, body: &Value) -> Result<RuleRow, ApiError> {
-    let spec = checked(s, tenant, body).await?;
+    let mut spec = checked(s, tenant, body).await?;
+    let changes = take_secrets(s, &mut spec);
     let row = s.engine.store().create_rule(tenant.id, &spec).await?;
+    if !changes.is_empty() {
+        let secrets = apply(BTreeMap::new(), changes);
+        s.engine.store().set_rule_secrets(row.id, &secrets).await?;
+    }
     s.engine.rules_changed(tenant.id, is_time(&spec)).await?;
     Ok(row)
+}
+
+/// Set (Some) or removed (None, written as "") secrets of each action.
+type SecretChanges = BTreeMap<usize, BTreeMap<String, Option<String>>>;
+
+/// Take the values of config fields the plugin's schema marks `writeOnly` out of the actions'
+/// configs: they are sealed apart and never returned (an API key typed into a rule).
+fn take_secrets(s: &AppState, spec: &mut RuleSpec) -> SecretChanges {
+    let mut out = SecretChanges::new();
+    for (i, action) in spec.actions.iter_mut().enumerate() {
+        let Some(plugin) = s.engine.plugin(&action.plugin) else {
+            continue;
+        };
+        let keys = crate::engine::write_only_keys(&plugin.description().config_schema);
+        let Some(config) = action.config.as_object_mut() else {
+            continue;
+        };
+        for key in keys {
+            if let Some(Value::String(value)) = config.remove(&key) {
+                out.entry(i)
+                    .or_default()
+                    .insert(key, Some(value).filter(|v| !v.is_empty()));
+            }
+        }
+    }
+    out
+}
+
+fn apply(
+    mut secrets: BTreeMap<usize, ActionSecrets>,
+    changes: SecretChanges,
+) -> BTreeMap<usize, ActionSecrets> {
+    for (i, named) in changes {
+        let entry = secrets.entry(i).or_default();
+        for (key, value) in named {
+            match value {
+                Some(v) => entry.insert(key, v),
+                None => entry.remove(&key),
+            };
+        }
+    }
+    secrets.retain(|_, named| !named.is_empty());
+    secrets
+}
+
+/// A rule as the API shows it: its definition, and where it has secrets (never their values).
+pub async fn rule_view(s: &AppState, r: &RuleRow) -> Result<Value, ApiError> {
+    let mut v = rule_json(r);
+    v["secrets"] = s.engine.store().rule_secret_fields(r.id).await?.into();
+    Ok(v)
 }
 
 fn is_time(spec: &RuleSpec) -> bool {
@@ -108,7 +165,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body: Value = parse(&bytes)?;
     let row = create_rule(&s, &t, &body).await?;
-    Ok((StatusCode::CREATED, Json(rule_json(&row))))
+    Ok((StatusCode::CREATED, Json(rule_view(&s, &row).await?)))
 }
 
 async fn list(
@@ -116,9 +173,11 @@ async fn list(
     State(s): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     let rows = s.engine.store().rules(t.id).await?;
-    Ok(Json(
-        json!({"rules": rows.iter().map(rule_json).collect::<Vec<_>>()}),
-    ))
+    let mut rules = Vec::with_capacity(rows.len());
+    for r in &rows {
+        rules.push(rule_view(&s, r).await?);
+    }
+    Ok(Json(json!({ "rules": rules })))
 }
 
 async fn load(s: &AppState, t: &Tenant, rule: &str) -> Result<RuleRow, ApiError> {
@@ -134,7 +193,7 @@ async fn show(
     State(s): State<AppState>,
     Path(rule): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(rule_json(&load(&s, &t, &rule).await?)))
+    Ok(Json(rule_view(&s, &load(&s, &t, &rule).await?).await?))
 }
 
 async fn save(
@@ -143,19 +202,33 @@ async fn save(
     current: &RuleRow,
     body: &Value,
 ) -> Result<Json<Value>, ApiError> {
-    let spec = checked(s, t, body).await?;
+    let mut spec = checked(s, t, body).await?;
+    let changes = take_secrets(s, &mut spec);
+    // An action keeps its secrets when it is still the same plugin at the same place and the
+    // body leaves them out (a rule read back has none to send).
+    let before = LoadedRule::from_row(current).map(|r| r.spec.actions);
+    let mut kept = s.engine.store().rule_secrets(current.id).await?;
+    kept.retain(|i, _| {
+        before.as_ref().and_then(|b| b.get(*i)).map(|a| &a.plugin)
+            == spec.actions.get(*i).map(|a| &a.plugin)
+    });
+    let secrets = apply(kept, changes);
     let row = s
         .engine
         .store()
         .update_rule(t.id, current.id, &spec)
         .await?
         .ok_or_else(|| ApiError::not_found("rule"))?;
+    s.engine
+        .store()
+        .set_rule_secrets(current.id, &secrets)
+        .await?;
     let was_time =
         serde_json::from_str::<Value>(&current.trigger).is_ok_and(|t| t.get("time").is_some());
     s.engine
         .rules_changed(t.id, was_time || is_time(&spec))
         .await?;
-    Ok(Json(rule_json(&row)))
+    Ok(Json(rule_view(s, &row).await?))
 }
 
 async fn replace(
@@ -245,7 +318,8 @@ async fn dry_run(
 ) -> Result<Json<Value>, ApiError> {
     let row = load(&s, &t, &rule).await?;
     let loaded = LoadedRule::from_row(&row)
-        .ok_or_else(|| ApiError::Internal(format!("stored rule {} does not parse", row.id)))?;
+        .ok_or_else(|| ApiError::Internal(format!("stored rule {} does not parse", row.id)))?
+        .with_secrets(s.engine.store().rule_secrets(row.id).await?);
     let record = s
         .engine
         .dry_run(&t, &loaded, b.ticket_id)

@@ -237,16 +237,18 @@ impl Engine {
                 );
             };
             let config = &rule.action_configs[i];
+            let mut action_sandbox = installed.action_sandbox(sandbox);
+            if let Some(own) = rule.action_secrets(i) {
+                action_sandbox.secrets = own.clone();
+            }
+            let secrets = action_sandbox.secrets.clone();
             let started = Instant::now();
             let run = self
                 .native_execute(&action.plugin, config, ctx)
                 .unwrap_or_else(|| {
-                    installed.plugin().execute_in(
-                        session,
-                        config,
-                        &prepared,
-                        &installed.action_sandbox(sandbox),
-                    )
+                    installed
+                        .plugin()
+                        .execute_in(session, config, &prepared, &action_sandbox)
                 });
             self.metrics
                 .plugin_time
@@ -256,11 +258,11 @@ impl Engine {
                 Ok(Ok(mut e)) => effects.append(&mut e),
                 Ok(Err(e)) => {
                     let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
-                    return (Err(redact(&installed.secrets, text)), fuel);
+                    return (Err(redact(&secrets, text)), fuel);
                 }
                 Err(e) => {
                     let text = format!("actions[{i}] (plugin `{}`): {e}", action.plugin);
-                    return (Err(redact(&installed.secrets, text)), fuel);
+                    return (Err(redact(&secrets, text)), fuel);
                 }
             }
         }

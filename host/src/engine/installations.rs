@@ -67,6 +67,21 @@ impl Installed {
     }
 }
 
+/// The config fields a plugin's schema marks `writeOnly` (secrets such as API keys): they are
+/// sealed apart on save and handed to the plugin as secrets, never kept in a config.
+pub fn write_only_keys(schema: &Value) -> Vec<String> {
+    schema["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .filter(|(_, p)| p["writeOnly"] == Value::Bool(true))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `defaults` with `config`'s keys over them (when both are objects).
 pub fn merged(defaults: &Map<String, Value>, config: &Value) -> Value {
     match config {
@@ -231,7 +246,7 @@ impl Engine {
         &self,
         tenant: &Tenant,
         name: &str,
-        change: InstallationChange,
+        mut change: InstallationChange,
     ) -> Result<(), InstallError> {
         let entry = self
             .catalog()
@@ -267,6 +282,16 @@ impl Engine {
             })?,
             None => entry.latest().clone(),
         };
+        // Secrets typed into the defaults go where secrets belong.
+        if let Some(config) = change.config.as_mut() {
+            for key in write_only_keys(&release.plugin.description().config_schema) {
+                if let Some(Value::String(value)) = config.remove(&key) {
+                    change
+                        .secrets
+                        .insert(key, Some(value).filter(|v| !v.is_empty()));
+                }
+            }
+        }
         let defaults = match change.config {
             Some(c) => c,
             None => current

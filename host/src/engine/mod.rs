@@ -17,7 +17,9 @@ pub mod scheduler;
 mod tree;
 mod upload;
 
-pub use installations::{InstallError, InstallationChange, Installations, Installed};
+pub use installations::{
+    InstallError, InstallationChange, Installations, Installed, write_only_keys,
+};
 pub use intake::{Change, Changed, Created};
 pub use metrics::Metrics;
 pub use record::{Answer, ConditionRecord, RunRecord};
@@ -95,6 +97,11 @@ pub struct LoadedRule {
     action_configs: Vec<String>,
     /// Why the rule does not run for its tenant now (a plugin it uses is disabled or missing).
     paused: Option<String>,
+    /// The rule's own secrets by action (write-only config fields), from the store.
+    own_secrets: std::collections::BTreeMap<usize, crate::store::ActionSecrets>,
+    /// Each action's secrets once resolved: the installation's with the rule's own over them
+    /// (None: the installation's alone).
+    action_secrets: Vec<Option<Arc<crate::runtime::Secrets>>>,
 }
 
 impl LoadedRule {
@@ -126,7 +133,23 @@ impl LoadedRule {
             configs,
             action_configs,
             paused: None,
+            own_secrets: Default::default(),
+            action_secrets: Vec::new(),
         })
+    }
+
+    /// With the rule's own action secrets (see [`crate::store::Store::rule_secrets`]).
+    pub fn with_secrets(
+        mut self,
+        secrets: std::collections::BTreeMap<usize, crate::store::ActionSecrets>,
+    ) -> LoadedRule {
+        self.own_secrets = secrets;
+        self
+    }
+
+    /// Action `i`'s secrets over `installed`'s, when the rule has its own.
+    pub(crate) fn action_secrets(&self, i: usize) -> Option<&Arc<crate::runtime::Secrets>> {
+        self.action_secrets.get(i).and_then(Option::as_ref)
     }
 
     /// Bind the rule to the tenant's installations: configs get the installation defaults,
@@ -161,6 +184,21 @@ impl LoadedRule {
         };
         self.configs = self.leaves.iter().map(|(_, l)| config(l)).collect();
         self.action_configs = self.spec.actions.iter().map(config).collect();
+        self.action_secrets = self
+            .spec
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, action)| {
+                let own = self.own_secrets.get(&i).filter(|o| !o.is_empty())?;
+                let mut merged = installations
+                    .get(&action.plugin)
+                    .map(|inst| (*inst.secrets).clone())
+                    .unwrap_or_default();
+                merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Some(Arc::new(merged))
+            })
+            .collect();
         self.paused = paused;
         self
     }
@@ -359,11 +397,17 @@ impl Engine {
         let rows = self.store.rules(tenant.id).await?;
         let installations = Arc::new(self.installations(tenant.id).await?);
         let data = self.tenant_data(tenant).await?;
+        let mut secrets = self.store.tenant_rule_secrets(tenant.id).await?;
         let rules = rows
             .iter()
             .filter(|r| r.enabled)
             .filter_map(LoadedRule::from_row)
-            .map(|r| r.resolve(&installations).check_directory(&data))
+            .map(|r| {
+                let own = secrets.remove(&r.id).unwrap_or_default();
+                r.with_secrets(own)
+                    .resolve(&installations)
+                    .check_directory(&data)
+            })
             .collect();
         let cache = Arc::new(TenantCache {
             rules,

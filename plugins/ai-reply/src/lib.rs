@@ -18,9 +18,11 @@ pub struct Config {
     pub model: String,
     /// System instructions: tone, policies, language, signature.
     pub instructions: String,
-    /// API key (sent as a bearer token), if the service needs one. Better kept as the
-    /// installation's secret `api_key`, which is used when this is not set.
+    /// API key (sent as a bearer token), if the service needs one. Write-only: the host seals
+    /// it when the rule is saved and hands it back as the secret `api_key` (the installation's
+    /// secret `api_key` is used when the rule has none).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub api_key: Option<String>,
     /// Upper bound on the reply's length in tokens.
     #[serde(default)]

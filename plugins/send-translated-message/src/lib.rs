@@ -17,9 +17,11 @@ pub struct Config {
     pub language: String,
     /// Base URL of the LibreTranslate-compatible service; its host must be granted.
     pub endpoint: String,
-    /// API key, if the service needs one. Better kept as the installation's secret `api_key`,
-    /// which is used when this is not set.
+    /// API key, if the service needs one. Write-only: the host seals it when the rule is saved
+    /// and hands it back as the secret `api_key` (the installation's secret `api_key` is used
+    /// when the rule has none).
     #[serde(default)]
+    #[schemars(extend("writeOnly" = true))]
     pub api_key: Option<String>,
     /// Language of `body` (default: detected by the service).
     #[serde(default)]
