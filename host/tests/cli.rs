@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ferrule(args: &[&str]) -> Output {
+    // The compiled-code cache of these runs stays out of the user's home.
+    let cache = std::env::temp_dir().join("ferrule-cli-tests-cache");
     Command::new(env!("CARGO_BIN_EXE_ferrule"))
         .args(args)
+        .env("FERRULE_CACHE_DIR", cache)
         .output()
         .expect("running ferrule")
 }
@@ -192,4 +195,37 @@ fn new_refuses_bad_names_and_existing_folders() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+}
+
+#[test]
+fn inspect_and_run_keep_compiled_code_in_the_cache_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let file = component_file(dir.path(), "status");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_ferrule"))
+            .args(["plugin", "inspect", file.to_str().unwrap()])
+            .env("FERRULE_CACHE_DIR", &cache)
+            .output()
+            .expect("running ferrule")
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .expect("the cache folder was made")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(cached.len(), 1, "one compiled component: {cached:?}");
+    let second = run();
+    assert!(second.status.success());
+    assert_eq!(
+        json(&first),
+        json(&second),
+        "the cached code describes the same plugin"
+    );
 }

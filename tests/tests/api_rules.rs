@@ -710,3 +710,53 @@ fn an_api_key_typed_into_a_rule_or_defaults_is_sealed_never_shown_and_still_used
     );
     assert_eq!(sent_key(3), "sk-installation-456");
 }
+
+#[test]
+fn installation_defaults_are_validated_by_the_plugin_and_named_at_their_key() {
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    // Defaults the plugin refuses on their own: 422 at config.<key>.
+    for (plugin, config, field) in [
+        (
+            "assignee",
+            json!({"unassigned": "yes"}),
+            "config.unassigned",
+        ),
+        ("assignee", json!({"bogus": 1}), "config.bogus"),
+    ] {
+        let r = c.send(
+            "PUT",
+            &format!("/installations/{plugin}"),
+            &json!({"config": config}),
+        );
+        assert_eq!(r.status, 422, "{config}: {}", r.text);
+        assert_eq!(r.body["error"]["field"], field, "{config}: {}", r.text);
+    }
+    // Partial defaults are fine (a rule gives the rest); one that breaks a rule is named, and
+    // the rule's error says that the value comes from the defaults.
+    let r = c.send(
+        "PUT",
+        "/installations/hour",
+        &json!({"config": {"from": 8}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    rule(
+        &c,
+        json!({"name": "Rano", "trigger": {"events": ["ticket_created"]},
+               "conditions": {"all": [{"plugin": "hour", "config": {"to": 12}}]},
+               "actions": [{"plugin": "add-tags", "config": {"tags": ["rano"]}}]}),
+    );
+    let r = c.send(
+        "PUT",
+        "/installations/hour",
+        &json!({"config": {"from": 30}}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["error"]["field"], "config.from", "{}", r.text);
+    assert!(
+        r.text.contains("default `from`"),
+        "the error says the value is a default: {}",
+        r.text
+    );
+}

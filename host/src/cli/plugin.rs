@@ -10,9 +10,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Where the command line keeps compiled components (keyed like the server's cache, by the
+/// component's SHA-256 and the engine's settings): `FERRULE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/ferrule`, else `~/.cache/ferrule`. None when no folder can be made (the
+/// component is then compiled each time).
+fn code_cache() -> Option<crate::runtime::CodeCache> {
+    let dir = std::env::var_os("FERRULE_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("ferrule")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/ferrule")))?;
+    crate::runtime::CodeCache::new(dir).ok()
+}
+
 fn load(file: &Path) -> Result<(Arc<Runtime>, crate::runtime::Plugin), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let runtime = Runtime::new(None).map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime =
+        Runtime::new(code_cache()).map_err(|e| format!("cannot start the runtime: {e}"))?;
     let plugin = runtime
         .load(&bytes)
         .map_err(|e| format!("{}: {e}", file.display()))?;

@@ -322,6 +322,7 @@ impl Engine {
                 ));
             }
         }
+        check_defaults(&release.plugin, &defaults).await?;
         self.check_rules_still_valid(tenant, name, &release, &defaults)
             .await?;
         let row = InstallationRow {
@@ -400,15 +401,35 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         let mut broken = Vec::new();
+        // A rule broken by a default is the defaults' fault: the error names `config.<key>`.
+        let mut by_default: Option<String> = None;
         for row in &rows {
             let Some(rule) = LoadedRule::from_row(row) else {
                 continue;
             };
             for (path, leaf, kind) in uses(&rule.spec).filter(|(_, l, _)| l.plugin == name) {
                 if let Err(e) = check_leaf(&release.plugin, defaults, &path, &leaf, kind).await {
+                    let inner = e
+                        .field
+                        .strip_prefix(&format!("{path}.config."))
+                        .unwrap_or("");
+                    let top = inner.split(['.', '[']).next().unwrap_or("");
+                    let own = leaf.config.get(top).is_some();
+                    let from_default = !top.is_empty() && defaults.contains_key(top) && !own;
+                    if from_default {
+                        by_default.get_or_insert_with(|| top.to_owned());
+                    }
                     broken.push(format!(
-                        "rule {} \"{}\" at {}: {}",
-                        row.id, row.name, e.field, e.message
+                        "rule {} \"{}\" at {}: {}{}",
+                        row.id,
+                        row.name,
+                        e.field,
+                        e.message,
+                        if from_default {
+                            format!(" (the value comes from the installation's default `{top}`)")
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
             }
@@ -416,8 +437,9 @@ impl Engine {
         if broken.is_empty() {
             return Ok(());
         }
+        let field = by_default.map_or_else(|| "version".to_owned(), |k| format!("config.{k}"));
         Err(invalid(
-            "version",
+            &field,
             format!(
                 "refused: with {name}@{} and these defaults, {} rule part(s) would no longer be valid — {}",
                 release.plugin.description().version,
@@ -500,6 +522,43 @@ fn uses(spec: &RuleSpec) -> impl Iterator<Item = (String, Leaf, PluginKind)> {
 }
 
 /// One plugin use: the right kind, and the plugin's `validate` accepts the merged config.
+/// The defaults, validated by the plugin itself: a value it refuses is a 422 at
+/// `config.<key>`. Defaults may be partial, so a field they leave out (and a rule gives) is no
+/// error here.
+async fn check_defaults(
+    plugin: &Arc<Plugin>,
+    defaults: &Map<String, Value>,
+) -> Result<(), InstallError> {
+    if defaults.is_empty() {
+        return Ok(());
+    }
+    let config = Value::Object(defaults.clone()).to_string();
+    let (plugin, kind) = (plugin.clone(), plugin.kind());
+    let run = tokio::task::spawn_blocking(move || {
+        plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind)))
+    })
+    .await
+    .map_err(|e| invalid("config", format!("validation did not finish: {e}")))?;
+    let Ok(Err(PluginError::InvalidConfig { path, message })) = run.result else {
+        return Ok(());
+    };
+    let mut top = path.split(['.', '[']).next().unwrap_or("").to_owned();
+    if top.is_empty()
+        && let Some(rest) = message.split("unknown field `").nth(1)
+    {
+        top = rest.split('`').next().unwrap_or("").to_owned();
+    }
+    if !top.is_empty() && defaults.contains_key(&top) {
+        let field = if path.is_empty() {
+            format!("config.{top}")
+        } else {
+            format!("config.{path}")
+        };
+        return Err(invalid(&field, message));
+    }
+    Ok(())
+}
+
 async fn check_leaf(
     plugin: &Arc<Plugin>,
     defaults: &Map<String, Value>,
