@@ -8,6 +8,7 @@ use crate::store::{Sealer, Store, hash_token, new_token};
 use crate::transport::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Settings of `serve`.
@@ -145,14 +146,67 @@ pub async fn build(config: &ServeConfig) -> anyhow::Result<(axum::Router, String
     Ok((router(state), token))
 }
 
-/// Run until SIGINT or SIGTERM; requests in flight finish first.
+/// Run until SIGINT or SIGTERM; requests in flight finish first. The port is open at once:
+/// while the plugins load (the first start compiles them), every request is answered 503
+/// `starting` with the progress.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let (app, _) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!(listen = %listener.local_addr()?, database = %config.database, "ferrule is serving");
-    crate::transport::serve(listener, app, config.limits, shutdown()).await;
+    tracing::info!(listen = %listener.local_addr()?, database = %config.database, "ferrule is listening; loading plugins");
+    let ready: Arc<OnceLock<axum::Router>> = Arc::default();
+    let front = starting(ready.clone());
+    let mut server = tokio::spawn(crate::transport::serve(
+        listener,
+        front,
+        config.limits,
+        shutdown(),
+    ));
+    let started = std::time::Instant::now();
+    tokio::select! {
+        built = build(&config) => {
+            let (app, _) = built?;
+            let _ = ready.set(app);
+            tracing::info!(ready_in_ms = started.elapsed().as_millis() as u64, "ferrule is serving");
+        }
+        _ = &mut server => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    }
+    server.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The application once it is built; until then 503 `starting`, with the progress.
+fn starting(ready: Arc<OnceLock<axum::Router>>) -> axum::Router {
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let ready = ready.clone();
+        async move {
+            use axum::response::IntoResponse;
+            match ready.get() {
+                Some(app) => {
+                    let mut app = app.clone();
+                    match tower_service::Service::call(&mut app, request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }
+                None => {
+                    let loaded = crate::builtin::LOADED.load(std::sync::atomic::Ordering::Relaxed);
+                    let total = crate::builtin::COMPONENTS.len();
+                    let message = format!(
+                        "ferrule is starting: {loaded} of {total} built-in plugins loaded (the first start compiles them; later starts read the code cache)"
+                    );
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [(axum::http::header::RETRY_AFTER, "1")],
+                        axum::Json(serde_json::json!({"error": {"code": "starting", "message": message}})),
+                    )
+                        .into_response()
+                }
+            }
+        }
+    })
 }
 
 async fn shutdown() {

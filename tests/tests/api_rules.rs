@@ -760,3 +760,28 @@ fn installation_defaults_are_validated_by_the_plugin_and_named_at_their_key() {
         r.text
     );
 }
+
+#[test]
+fn bounds_a_plugin_publishes_in_its_schema_are_enforced_before_its_validate() {
+    let server = TestServer::start();
+    let key = server.tenant("Sklep");
+    let c = server.as_tenant(&key);
+    let r = c.send(
+        "POST",
+        "/rules",
+        &json!({"name": "Zła wartość", "trigger": {"events": ["ticket_created"]},
+                "conditions": {"all": [{"plugin": "subject-contains", "config": {"phrases": ["x"], "match": "sometimes"}}]},
+                "actions": [{"plugin": "add-tags", "config": {"tags": ["x"]}}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.body["error"]["field"], "conditions.all[0].config.match",
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("must be one of") && r.text.contains("its schema says so"),
+        "{}",
+        r.text
+    );
+}

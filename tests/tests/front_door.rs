@@ -260,3 +260,57 @@ fn shutdown_does_not_wait_for_stalled_clients_beyond_its_deadline() {
     assert!(p.log().contains("stopped"), "{}", p.log());
     drop((headers, body, idle));
 }
+
+#[test]
+fn the_first_start_answers_at_once_while_the_plugins_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = ferrule_tests::mail_servers::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    // An empty code cache: every built-in plugin is compiled.
+    let mut child = std::process::Command::new(ferrule_tests::process::binary())
+        .args(["serve", "--listen", &addr, "--database"])
+        .arg(format!("sqlite://{}", dir.path().join("db").display()))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .env("FERRULE_OPERATOR_TOKEN", "fro_x")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = || -> Option<(u16, Value)> {
+        let mut s = TcpStream::connect(&addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        s.write_all(b"GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).ok()?;
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text.split(' ').nth(1)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        if let Some(answer) = get() {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "no answer at all");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(first.0, 503, "{first:?}");
+    assert_eq!(first.1["error"]["code"], "starting", "{first:?}");
+    assert!(
+        first.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("built-in plugins"),
+        "{first:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while get().map(|a| a.0) != Some(200) {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -121,7 +121,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let config_text = config.to_string();
     let name = plugin.description().name.clone();
 
-    // As the server does when a rule is saved: a config the plugin rejects never runs.
+    // As the server does when a rule is saved: a config outside the plugin's published bounds,
+    // or one the plugin rejects, never runs.
+    if let Some((path, message)) =
+        crate::domain::schema_bounds::check(&plugin.description().config_schema, &config)
+    {
+        print(
+            &json!({"plugin": name, "stage": "validate", "error": {"kind": "invalid_config", "path": path,
+                    "message": format!("{message} (its schema says so)")}}),
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let validation = plugin.validate(&config_text, &sandbox);
     match validation.result {
         Err(e) => {

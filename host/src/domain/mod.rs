@@ -2,4 +2,5 @@
 
 pub mod channels;
 pub mod rule;
+pub mod schema_bounds;
 pub mod views;

@@ -532,7 +532,16 @@ async fn check_defaults(
     if defaults.is_empty() {
         return Ok(());
     }
-    let config = Value::Object(defaults.clone()).to_string();
+    let whole = Value::Object(defaults.clone());
+    if let Some((inner, message)) =
+        crate::domain::schema_bounds::check(&plugin.description().config_schema, &whole)
+    {
+        return Err(invalid(
+            &format!("config.{inner}"),
+            format!("{message} (the plugin's schema says so)"),
+        ));
+    }
+    let config = whole.to_string();
     let (plugin, kind) = (plugin.clone(), plugin.kind());
     let run = tokio::task::spawn_blocking(move || {
         plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind)))
@@ -577,7 +586,21 @@ async fn check_leaf(
             format!("`{}` is not {want} plugin", leaf.plugin),
         ));
     }
-    let config = merged(defaults, &leaf.config).to_string();
+    let full = merged(defaults, &leaf.config);
+    if let Some((inner, message)) =
+        crate::domain::schema_bounds::check(&plugin.description().config_schema, &full)
+    {
+        let field = if inner.is_empty() {
+            format!("{path}.config")
+        } else {
+            format!("{path}.config.{inner}")
+        };
+        return Err(FieldError::new(
+            field,
+            format!("plugin `{}`: {message} (its schema says so)", leaf.plugin),
+        ));
+    }
+    let config = full.to_string();
     let plugin = plugin.clone();
     let run = tokio::task::spawn_blocking(move || {
         plugin.validate(&config, &Sandbox::new(Limits::for_kind(kind)))

@@ -306,8 +306,18 @@ impl Engine {
     /// [`Engine::load_uploaded`]).
     pub fn new(store: Store, runtime: &Arc<Runtime>) -> Result<Engine, crate::runtime::LoadError> {
         let mut catalog = Catalog::default();
+        let started = std::time::Instant::now();
         for (_, bytes) in crate::builtin::COMPONENTS {
             let plugin = runtime.load(bytes)?;
+            let loaded =
+                crate::builtin::LOADED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if started.elapsed() > std::time::Duration::from_secs(2) && loaded % 10 == 0 {
+                tracing::info!(
+                    loaded,
+                    of = crate::builtin::COMPONENTS.len(),
+                    "compiling the built-in plugins"
+                );
+            }
             catalog.insert(
                 Publisher::Builtin,
                 Release {
