@@ -311,7 +311,7 @@ impl Engine {
             let plugin = runtime.load(bytes)?;
             let loaded =
                 crate::builtin::LOADED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if started.elapsed() > std::time::Duration::from_secs(2) && loaded % 10 == 0 {
+            if started.elapsed() > std::time::Duration::from_secs(2) && loaded.is_multiple_of(10) {
                 tracing::info!(
                     loaded,
                     of = crate::builtin::COMPONENTS.len(),
