@@ -143,12 +143,11 @@ async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Op
         }
         Poll::Granted(tokens) => {
             // Who the seller is: GET /me with the new token.
+            // The pair is used from memory until it is stored with the login.
             let mut calls = 0;
-            let mut probe = account.clone();
-            probe.state = "connected".into();
             allegro.remember(account.id, tokens.clone());
             let me: Result<shapes::Me, Failure> =
-                allegro.get(&probe, "/me", PUBLIC, &mut calls).await;
+                allegro.get(account, "/me", PUBLIC, &mut calls).await;
             match me {
                 Ok(me) => {
                     if let Err(e) = store
