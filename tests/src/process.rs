@@ -29,6 +29,18 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// A field of `/proc/<pid>/status` in KiB (e.g. `VmRSS:`, `VmHWM:`); 0 when unreadable.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// A running `ferrule serve`.
 #[derive(Debug)]
 pub struct Process {

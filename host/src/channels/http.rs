@@ -44,101 +44,20 @@ pub fn tls_config() -> Arc<tokio_rustls::rustls::ClientConfig> {
         .clone()
 }
 
-/// `POST url` with a JSON `body` and `headers`.
+/// `POST url` with a JSON `body` and `headers`, over [`call`]'s kept-alive connections; only
+/// the start of the answer is kept (it goes into the delivery's record).
 pub async fn post_json(
     url: &str,
     headers: &[(&str, String)],
     body: String,
 ) -> Result<Answer, CallError> {
-    tokio::time::timeout(DEADLINE, post(url, headers, body))
-        .await
-        .map_err(|_| CallError(format!("no answer from {url} in {} s", DEADLINE.as_secs())))?
-}
-
-async fn post(url: &str, headers: &[(&str, String)], body: String) -> Result<Answer, CallError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| CallError(format!("`{url}` is not a URL: {e}")))?;
-    let https = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => return Err(CallError(format!("`{url}` is not an http(s) URL"))),
-    };
-    let host = uri
-        .host()
-        .ok_or_else(|| CallError(format!("`{url}` has no host")))?
-        .trim_matches(['[', ']'])
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| CallError(format!("cannot reach {host}:{port}: {e}")))?;
-    let _ = tcp.set_nodelay(true);
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
-    let mut request = hyper::Request::post(path)
-        .header(
-            hyper::header::HOST,
-            uri.authority().map(|a| a.as_str()).unwrap_or(&host),
-        )
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, "ferrule");
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| CallError(format!("cannot build the request: {e}")))?;
-    if https {
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| CallError(format!("`{host}` is not a TLS server name: {e}")))?;
-        let tls = tokio_rustls::TlsConnector::from(tls_config())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| CallError(format!("TLS with {host}:{port} failed: {e}")))?;
-        send(TokioIo::new(tls), request, &host).await
-    } else {
-        send(TokioIo::new(tcp), request, &host).await
-    }
-}
-
-async fn send<S>(
-    io: TokioIo<S>,
-    request: hyper::Request<Full<Bytes>>,
-    host: &str,
-) -> Result<Answer, CallError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| CallError(format!("HTTP with {host} failed: {e}")))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| CallError(format!("{host} did not answer: {e}")))?;
-    let status = response.status().as_u16();
-    // Only the start of the answer is kept (it goes into the delivery's record).
-    let mut body = Vec::new();
-    let mut stream = response.into_body();
-    while let Some(frame) = stream.frame().await {
-        let Ok(frame) = frame else { break };
-        if let Some(data) = frame.data_ref() {
-            body.extend_from_slice(data);
-        }
-        if body.len() > 2000 {
-            break;
-        }
-    }
-    body.truncate(500);
+    let mut all = vec![("content-type", "application/json".to_owned())];
+    all.extend(headers.iter().cloned());
+    let mut answer = call(Method::POST, url, &all, body.into_bytes()).await?;
+    answer.body.truncate(500);
     Ok(Answer {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        status: answer.status,
+        body: String::from_utf8_lossy(&answer.body).into_owned(),
     })
 }
 

@@ -11,14 +11,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    ferrule_tests::process::status_kib(pid, "VmRSS:")
 }
 
 fn mail(i: usize, tag: &str) -> Vec<u8> {

@@ -12,6 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why an account whose device code ran out is in `error`.
+const EXPIRED: &str =
+    "the code expired before the seller confirmed it on Allegro; connect again (POST /accounts)";
+
 /// Keep one worker per account that is pending or connected.
 pub async fn run(engine: Arc<Engine>, allegro: Arc<Allegro>) {
     let store = engine.store().clone();
@@ -84,11 +88,7 @@ async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Op
     let wait = Duration::from_secs(interval as u64) + Duration::from_millis(250);
     if account.device_expires_at.is_some_and(|at| at <= now_ms()) {
         let _ = store
-            .account_error(
-                account.id,
-                Some("error"),
-                "the code expired before the seller confirmed it on Allegro; connect again (POST /accounts)",
-            )
+            .account_error(account.id, Some("error"), EXPIRED)
             .await;
         return None;
     }
@@ -129,11 +129,7 @@ async fn confirm(engine: &Engine, allegro: &Allegro, account: &AccountRow) -> Op
         }
         Poll::Expired => {
             let _ = store
-                .account_error(
-                    account.id,
-                    Some("error"),
-                    "the code expired before the seller confirmed it on Allegro; connect again (POST /accounts)",
-                )
+                .account_error(account.id, Some("error"), EXPIRED)
                 .await;
             None
         }
